@@ -1,0 +1,5 @@
+"""scaffold: a contributor toolkit for vLLM-shaped source trees."""
+
+from __future__ import annotations
+
+__version__ = "0.1.0"

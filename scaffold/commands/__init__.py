@@ -1,0 +1,1 @@
+"""Subcommands; each module has ``main(argv) -> int``."""

@@ -1,0 +1,40 @@
+"""The CLI skeleton: help, version, and the core never importing torch."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+
+from scaffold import __version__
+from scaffold.cli import COMMANDS, main
+
+
+def test_help_lists_every_command(capsys):
+    assert main(["--help"]) == 0
+    out = capsys.readouterr().out
+    for name in COMMANDS:
+        assert name in out
+
+
+def test_version(capsys):
+    assert main(["--version"]) == 0
+    assert capsys.readouterr().out.strip() == f"scaffold {__version__}"
+
+
+@pytest.mark.parametrize("argv", [[], ["no-such-command"]])
+def test_no_or_unknown_command_exits_2(argv):
+    assert main(argv) == 2
+
+
+def test_help_imports_neither_torch_nor_transformers():
+    out = subprocess.run(
+        [sys.executable, "-X", "importtime", "-m", "scaffold", "--help"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    imported = {line.split("|")[-1].strip() for line in out.stderr.splitlines()}
+    assert "scaffold.cli" in imported
+    assert not {"torch", "transformers"} & imported
