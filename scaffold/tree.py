@@ -1,0 +1,117 @@
+"""Find a vLLM-shaped source tree and the four places an architecture lives."""
+
+from __future__ import annotations
+
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+from scaffold.errors import ScaffoldError
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover - exercised on Python 3.10 only
+    import tomli as tomllib
+
+REGISTRY_GLOB = "*/model_executor/models/registry.py"
+
+# --kind -> (registry dict, examples dict), DESIGN §4.
+KINDS: dict[str, tuple[str, str]] = {
+    "text-generation": ("_TEXT_GENERATION_MODELS", "_TEXT_GENERATION_EXAMPLE_MODELS"),
+    "embedding": ("_EMBEDDING_MODELS", "_EMBEDDING_EXAMPLE_MODELS"),
+    "cross-encoder": ("_CROSS_ENCODER_MODELS", "_CROSS_ENCODER_EXAMPLE_MODELS"),
+    "multimodal": ("_MULTIMODAL_MODELS", "_MULTIMODAL_EXAMPLE_MODELS"),
+    "speculative": (
+        "_SPECULATIVE_DECODING_MODELS",
+        "_SPECULATIVE_DECODING_EXAMPLE_MODELS",
+    ),
+}
+
+
+@dataclass(frozen=True)
+class Tree:
+    """A source tree: its root folder and the package holding the registry."""
+
+    root: Path
+    package: str
+
+    @property
+    def models_dir(self) -> Path:
+        """``<pkg>/model_executor/models``."""
+        return self.root / self.package / "model_executor" / "models"
+
+    @property
+    def registry_path(self) -> Path:
+        """The registry module whose dicts map architectures to classes."""
+        return self.models_dir / "registry.py"
+
+    @property
+    def docs_path(self) -> Path:
+        """The supported-models page (may be missing: reported, not fatal)."""
+        return self.root / "docs" / "models" / "supported_models.md"
+
+    @property
+    def examples_path(self) -> Path:
+        """The HF example entries (may be missing: reported, not fatal)."""
+        return self.root / "tests" / "models" / "registry.py"
+
+    def module_path(self, module: str) -> Path:
+        """The file of model module ``module`` (a name, never a path)."""
+        return self.models_dir / f"{module}.py"
+
+    def relative(self, path: Path) -> str:
+        """``path`` relative to the root, as printed in messages and diffs."""
+        try:
+            return path.relative_to(self.root).as_posix()
+        except ValueError:
+            return str(path)
+
+    def configured_key(self) -> str | None:
+        """``[tool.scaffold] key`` from the root's ``pyproject.toml``, if set."""
+        pyproject = self.root / "pyproject.toml"
+        if not pyproject.is_file():
+            return None
+        try:
+            data = tomllib.loads(pyproject.read_text(encoding="utf-8"))
+        except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+            raise ScaffoldError(
+                f"cannot read [tool.scaffold]: {exc}", path=str(pyproject)
+            ) from None
+        return data.get("tool", {}).get("scaffold", {}).get("key")
+
+
+def _tree_at(folder: Path) -> Tree | None:
+    registries = sorted(folder.glob(REGISTRY_GLOB))
+    if not registries:
+        return None
+    if len(registries) > 1:
+        names = ", ".join(p.parts[-4] for p in registries)
+        raise ScaffoldError(
+            f"several packages hold a registry ({names}); keep one per tree",
+            path=str(folder),
+        )
+    return Tree(root=folder, package=registries[0].parts[-4])
+
+
+def find_tree(root: str | Path | None = None, cwd: Path | None = None) -> Tree:
+    """The tree at ``root``, else the first folder up from ``cwd`` holding one."""
+    if root is not None:
+        folder = Path(root).resolve()
+        tree = _tree_at(folder) if folder.is_dir() else None
+        if tree is None:
+            raise ScaffoldError(
+                f"no {REGISTRY_GLOB} here (pass --root the folder that holds "
+                "the package, e.g. a vLLM checkout)",
+                path=str(folder),
+            )
+        return tree
+    start = (cwd or Path.cwd()).resolve()
+    for folder in (start, *start.parents):
+        tree = _tree_at(folder)
+        if tree is not None:
+            return tree
+    raise ScaffoldError(
+        f"no {REGISTRY_GLOB} in this folder or above it (run inside a "
+        "vLLM-shaped tree or pass --root)",
+        path=str(start),
+    )
