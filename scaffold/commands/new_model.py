@@ -1,0 +1,99 @@
+"""``scaffold new-model``: add an architecture in one all-or-nothing step."""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Sequence
+
+from scaffold.cli_support import (
+    add_tree_args,
+    command_parser,
+    emit_plan,
+    run,
+    sort_key_name,
+)
+from scaffold.errors import ScaffoldError
+from scaffold.lock import tree_lock
+from scaffold.names import check_arch, check_module, default_module
+from scaffold.new_model import NewModel, plan_new_model
+from scaffold.tree import KINDS, find_tree
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = command_parser(
+        "new-model",
+        "Add an architecture: model file (from the template, or --alias-of an "
+        "existing class), registry entry, docs row and example entry.",
+    )
+    parser.add_argument("arch", metavar="ARCH", help="e.g. MistralForCausalLM")
+    parser.add_argument("--kind", default="text-generation", help=", ".join(KINDS))
+    parser.add_argument("--section", help="registry section header, e.g. Decoder-only")
+    parser.add_argument("--module", help="model module name (default: from ARCH)")
+    parser.add_argument("--class", dest="class_name", help="class name (default: ARCH)")
+    parser.add_argument("--alias-of", metavar="MODULE:CLASS", help="reuse a class")
+    parser.add_argument("--models", default="", help='docs "Models" column')
+    parser.add_argument("--hf-example", default="", metavar="ORG/NAME")
+    parser.add_argument("--inputs", default="T", help='docs "Inputs" column')
+    parser.add_argument("--trust-remote-code", action="store_true")
+    parser.add_argument("--force", action="store_true", help="overwrite a module")
+    parser.add_argument("--dry-run", action="store_true", help="print the diff only")
+    parser.add_argument("--json", action="store_true", help="print the plan as JSON")
+    add_tree_args(parser)
+    return parser
+
+
+def _alias(value: str | None) -> tuple[str, str] | None:
+    if value is None:
+        return None
+    module, _, class_name = value.partition(":")
+    if not module or not class_name:
+        raise ScaffoldError(
+            f"--alias-of {value!r} must be MODULE:CLASS, e.g. llama:LlamaForCausalLM"
+        )
+    return check_module(module), check_arch(class_name, "CLASS")
+
+
+def _request(args: argparse.Namespace, key: str) -> NewModel:
+    arch = check_arch(args.arch)
+    if args.kind not in KINDS:
+        raise ScaffoldError(
+            f"unknown --kind {args.kind!r} (choose one of: {', '.join(KINDS)})"
+        )
+    return NewModel(
+        arch=arch,
+        kind=args.kind,
+        module=check_module(args.module or default_module(arch)),
+        class_name=check_arch(args.class_name or arch, "--class"),
+        section=args.section,
+        alias_of=_alias(args.alias_of),
+        models=args.models,
+        hf_example=args.hf_example,
+        inputs=args.inputs,
+        trust_remote_code=args.trust_remote_code,
+        key=key,
+        force=args.force,
+    )
+
+
+def _new_model(args: argparse.Namespace) -> int:
+    tree = find_tree(args.root)
+    request = _request(args, sort_key_name(tree, args.key))
+    if args.dry_run:
+        emit_plan(plan_new_model(tree, request).plan, as_json=args.json, dry_run=True)
+        return 0
+    with tree_lock(tree.root):
+        result = plan_new_model(tree, request)
+        result.plan.apply()
+    emit_plan(result.plan, as_json=args.json, dry_run=False)
+    if not args.json:
+        for change in result.plan.changes:
+            print(f"{change.action.capitalize()}d {result.plan.display(change.path)}")
+        if result.checklist:
+            print("\nWhat is left to do (TODO(scaffold) markers):")
+            print("\n".join(f"  [ ] {item}" for item in result.checklist))
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """``scaffold new-model ARCH [options]``; exit 0, or 2 on bad input."""
+    return run(_parser(), argv, _new_model)

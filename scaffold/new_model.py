@@ -1,0 +1,197 @@
+"""Plan the four edits of ``scaffold new-model``: model file, registry, docs, examples.
+
+Everything is computed from the files' current text; nothing is written here.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from scaffold.dict_editor import insert_entry
+from scaffold.docs_edit import NewRow, insert_row
+from scaffold.errors import ScaffoldError
+from scaffold.modules import defined_classes
+from scaffold.names import family_of
+from scaffold.ordering import get_key
+from scaffold.plan import Plan
+from scaffold.pydict import parse_source
+from scaffold.registry_entries import example_value, registry_value
+from scaffold.render import render, todo_items
+from scaffold.textio import read_source
+from scaffold.tree import KINDS, Tree
+
+# The engine's own tests: upstream vLLM has its own harness, every other
+# (stub-shaped) tree gets a parity test against transformers.
+UPSTREAM_PACKAGE = "vllm"
+
+
+@dataclass(frozen=True)
+class NewModel:
+    """What the user asked for, validated."""
+
+    arch: str
+    kind: str = "text-generation"
+    module: str = ""
+    class_name: str = ""
+    section: str | None = None
+    alias_of: tuple[str, str] | None = None
+    models: str = ""
+    hf_example: str = ""
+    inputs: str = "T"
+    trust_remote_code: bool = False
+    key: str = "family"
+    force: bool = False
+
+
+@dataclass
+class NewModelPlan:
+    """The plan plus the checklist printed after it is applied."""
+
+    plan: Plan
+    checklist: list[str]
+
+
+def plan_new_model(tree: Tree, request: NewModel) -> NewModelPlan:
+    """Every change ``new-model`` makes, or ScaffoldError (and nothing planned)."""
+    registry_dict, examples_dict = KINDS[request.kind]
+    sort_key = get_key(request.key)
+    plan = Plan(tree.root)
+    checklist: list[str] = []
+    module = request.alias_of[0] if request.alias_of else request.module
+    class_name = request.alias_of[1] if request.alias_of else request.class_name
+
+    registry = read_source(tree.registry_path)
+    new_registry = _edit(
+        tree,
+        tree.registry_path,
+        lambda: insert_entry(
+            registry.text,
+            registry_dict,
+            request.arch,
+            registry_value(module, class_name),
+            sort_key,
+            request.section,
+        ),
+    )
+    plan.add(
+        tree.registry_path,
+        registry.encode(registry.text),
+        registry.encode(new_registry),
+    )
+
+    if request.alias_of:
+        bases = _aliased_class_bases(tree, module, class_name)
+    else:
+        bases = ["SupportsLoRA", "SupportsPP"]  # what the template's class mixes in
+        _plan_model_files(tree, request, plan, checklist)
+
+    _plan_docs(tree, request, plan, bases)
+    _plan_example(tree, request, examples_dict, sort_key, plan)
+    return NewModelPlan(plan, checklist)
+
+
+def _edit(tree: Tree, path: Path, edit) -> str:
+    """Run a pure edit, naming ``path`` in any error it raises."""
+    try:
+        return edit()
+    except ScaffoldError as error:
+        raise error.at(tree.relative(path)) from None
+
+
+def _aliased_class_bases(tree: Tree, module: str, class_name: str) -> list[str]:
+    path = tree.module_path(module)
+    where = tree.relative(path)
+    if not path.is_file():
+        raise ScaffoldError(
+            f"--alias-of {module}:{class_name}: no module file {where} "
+            "(name an existing model module)"
+        )
+    classes = _edit(tree, path, lambda: defined_classes(read_source(path).text))
+    if class_name not in classes:
+        raise ScaffoldError(
+            f"--alias-of {module}:{class_name}: {where} does not define "
+            f"{class_name} (it defines: {', '.join(sorted(classes)) or 'nothing'})"
+        )
+    return classes[class_name]
+
+
+def _plan_model_files(
+    tree: Tree, request: NewModel, plan: Plan, checklist: list[str]
+) -> None:
+    variables = {
+        "package": tree.package,
+        "family": family_of(request.class_name),
+        "class_name": request.class_name,
+        "arch": request.arch,
+        "module": request.module,
+    }
+    outputs = [(tree.module_path(request.module), "model.py.jinja")]
+    if tree.package != UPSTREAM_PACKAGE:
+        test_path = tree.root / "tests" / "models" / f"test_{request.module}.py"
+        outputs.append((test_path, "test_model.py.jinja"))
+    for path, template in outputs:
+        if path.exists() and not request.force:
+            raise ScaffoldError(
+                "already exists (pick another --module, or --force to overwrite, "
+                "or --alias-of to reuse it)",
+                path=tree.relative(path),
+            )
+        old = read_source(path) if path.exists() else None
+        text = render(template, **variables)
+        plan.add(path, old.encode(old.text) if old else None, text)
+        checklist += [
+            f"{tree.relative(path)}:{line}: {item}" for line, item in todo_items(text)
+        ]
+
+
+def _plan_docs(tree: Tree, request: NewModel, plan: Plan, bases: list[str]) -> None:
+    path = tree.docs_path
+    where = tree.relative(path)
+    if not path.is_file():
+        plan.notes.append(f"{where} not found; no docs row added")
+        return
+    docs = read_source(path)
+    row = NewRow(
+        arch=request.arch,
+        models=request.models,
+        inputs=request.inputs,
+        hf_example=request.hf_example,
+        lora="SupportsLoRA" in bases,
+        pp="SupportsPP" in bases,
+    )
+    new = _edit(
+        tree, path, lambda: insert_row(docs.text, request.kind, row, key=request.key)
+    )
+    if new is None:
+        plan.notes.append(f"{where}: no {request.kind} table; no docs row added")
+        return
+    plan.add(path, docs.encode(docs.text), docs.encode(new))
+
+
+def _plan_example(
+    tree: Tree, request: NewModel, dict_name: str, sort_key, plan: Plan
+) -> None:
+    path = tree.examples_path
+    where = tree.relative(path)
+    if not path.is_file():
+        plan.notes.append(f"{where} not found; no example entry added")
+        return
+    examples = read_source(path)
+    parsed = _edit(tree, path, lambda: parse_source(examples.text))
+    if dict_name not in parsed.dicts and dict_name not in parsed.non_dicts:
+        plan.notes.append(f"{where}: no {dict_name}; no example entry added")
+        return
+    sections = {s.name for s in parsed.require(dict_name).sections}
+    section = request.section if request.section in sections else None
+    value = example_value(
+        request.hf_example or None, trust_remote_code=request.trust_remote_code
+    )
+    new = _edit(
+        tree,
+        path,
+        lambda: insert_entry(
+            examples.text, dict_name, request.arch, value, sort_key, section
+        ),
+    )
+    plan.add(path, examples.encode(examples.text), examples.encode(new))
