@@ -30,6 +30,10 @@ class Finding:
     arch: str
     message: str
     path: str = ""
+    # The other architecture involved (the entry above an `order` finding, the
+    # first occurrence of a `duplicate`): `--since` keeps a finding when either
+    # architecture is new.
+    related: str = ""
 
     def at(self, path: str) -> Finding:
         """Return a copy located in ``path``."""

@@ -1,0 +1,157 @@
+"""``scaffold check``: read the tree once, report findings, plan the fix."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from functools import cache
+from pathlib import Path
+
+from scaffold.consistency import docs_extra_findings, missing_findings, module_findings
+from scaffold.dict_check import duplicate_findings, order_findings
+from scaffold.dict_editor import sort_dicts
+from scaffold.dict_model import Entry, SourceDicts
+from scaffold.docs_order import check_tables, sort_tables
+from scaffold.docs_table import named_archs
+from scaffold.errors import ScaffoldError
+from scaffold.findings import Finding
+from scaffold.git import file_at, resolve_revision
+from scaffold.modules import defined_classes
+from scaffold.ordering import get_key
+from scaffold.plan import Plan
+from scaffold.pydict import parse_source
+from scaffold.textio import SourceText, read_source
+from scaffold.tree import Tree
+
+
+@dataclass
+class TreeReport:
+    """Findings of one tree, and notes about the parts that are missing."""
+
+    findings: list[Finding] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+
+def _parse(tree: Tree, path: Path, source: SourceText) -> SourceDicts:
+    try:
+        return parse_source(source.text)
+    except ScaffoldError as error:
+        raise error.at(tree.relative(path)) from None
+
+
+def registered_entries(parsed: SourceDicts) -> dict[str, Entry]:
+    """Every architecture of every registry dict (its first entry wins)."""
+    registered: dict[str, Entry] = {}
+    for literal in parsed.dicts.values():
+        for entry in literal.entries:
+            registered.setdefault(entry.key, entry)
+    return registered
+
+
+def _dict_findings(parsed: SourceDicts, key: str) -> list[Finding]:
+    sort_key = get_key(key)
+    return [
+        finding
+        for literal in parsed.dicts.values()
+        for finding in order_findings(literal, sort_key) + duplicate_findings(literal)
+    ]
+
+
+def check_tree(tree: Tree, key: str) -> TreeReport:
+    """Every finding of DESIGN §4 for ``tree`` under the ordering ``key``."""
+    report = TreeReport()
+    registry_where = tree.relative(tree.registry_path)
+    registry = _parse(tree, tree.registry_path, read_source(tree.registry_path))
+    registered = registered_entries(registry)
+    report.findings += [f.at(registry_where) for f in _dict_findings(registry, key)]
+
+    @cache
+    def classes_of(module: str) -> dict[str, list[str]] | None:
+        path = tree.module_path(module)
+        if not path.is_file():
+            return None
+        try:
+            return defined_classes(read_source(path).text)
+        except ScaffoldError as error:
+            raise error.at(tree.relative(path)) from None
+
+    def module_file(module: str) -> str:
+        return tree.relative(tree.module_path(module))
+
+    found = module_findings(registered, classes_of, module_file)
+    report.findings += [f.at(registry_where) for f in found]
+
+    examples_where = tree.relative(tree.examples_path)
+    if tree.examples_path.is_file():
+        examples = _parse(tree, tree.examples_path, read_source(tree.examples_path))
+        report.findings += [f.at(examples_where) for f in _dict_findings(examples, key)]
+        example_archs = {
+            entry.key for lit in examples.dicts.values() for entry in lit.entries
+        }
+        missing = missing_findings(
+            registered, example_archs, "example-missing", f"entry in {examples_where}"
+        )
+        report.findings += [f.at(registry_where) for f in missing]
+    else:
+        report.notes.append(f"{examples_where} not found; examples not checked")
+
+    docs_where = tree.relative(tree.docs_path)
+    if tree.docs_path.is_file():
+        docs = read_source(tree.docs_path).text
+        report.findings += [f.at(docs_where) for f in check_tables(docs, key=key)]
+        docs_archs = named_archs(docs)
+        missing = missing_findings(
+            registered,
+            (a for a, _ in docs_archs),
+            "docs-missing",
+            f"row in {docs_where}",
+        )
+        report.findings += [f.at(registry_where) for f in missing]
+        extra = docs_extra_findings(docs_archs, registered)
+        report.findings += [f.at(docs_where) for f in extra]
+    else:
+        report.notes.append(f"{docs_where} not found; docs not checked")
+    report.findings.sort(key=lambda f: (f.path, f.line, f.code, f.arch))
+    return report
+
+
+def archs_added_since(tree: Tree, ref: str) -> set[str]:
+    """Architectures registered now that the registry at ``ref`` did not have."""
+    commit = resolve_revision(tree.root, ref)
+    now = registered_entries(
+        _parse(tree, tree.registry_path, read_source(tree.registry_path))
+    )
+    old_text = file_at(tree.root, commit, tree.registry_path)
+    if old_text is None:
+        return set(now)
+    try:
+        before = registered_entries(parse_source(old_text))
+    except ScaffoldError as error:
+        raise error.at(f"{ref}:{tree.relative(tree.registry_path)}") from None
+    return set(now) - set(before)
+
+
+def only_involving(findings: list[Finding], archs: set[str]) -> list[Finding]:
+    """The findings about (or next to) one of ``archs``."""
+    return [f for f in findings if f.arch in archs or f.related in archs]
+
+
+def plan_fix(tree: Tree, key: str) -> Plan:
+    """Sort every section of the registry, the examples and the docs tables."""
+    plan = Plan(tree.root)
+    sort_key = get_key(key)
+    for path in (tree.registry_path, tree.examples_path):
+        if path.is_file():
+            source = read_source(path)
+            try:
+                new = sort_dicts(source.text, sort_key)
+            except ScaffoldError as error:
+                raise error.at(tree.relative(path)) from None
+            plan.add(path, source.encode(source.text), source.encode(new))
+    if tree.docs_path.is_file():
+        docs = read_source(tree.docs_path)
+        plan.add(
+            tree.docs_path,
+            docs.encode(docs.text),
+            docs.encode(sort_tables(docs.text, key=key)),
+        )
+    return plan
