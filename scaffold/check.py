@@ -12,14 +12,14 @@ from scaffold.dict_editor import sort_dicts
 from scaffold.dict_model import Entry, SourceDicts
 from scaffold.docs_order import check_tables, sort_tables
 from scaffold.docs_table import named_archs
-from scaffold.errors import ScaffoldError
+from scaffold.errors import located
 from scaffold.findings import Finding
 from scaffold.git import file_at, resolve_revision
 from scaffold.modules import defined_classes
 from scaffold.ordering import get_key
 from scaffold.plan import Plan
 from scaffold.pydict import parse_source
-from scaffold.textio import SourceText, read_source
+from scaffold.textio import read_source
 from scaffold.tree import Tree
 
 
@@ -31,11 +31,9 @@ class TreeReport:
     notes: list[str] = field(default_factory=list)
 
 
-def _parse(tree: Tree, path: Path, source: SourceText) -> SourceDicts:
-    try:
-        return parse_source(source.text)
-    except ScaffoldError as error:
-        raise error.at(tree.relative(path)) from None
+def _parse(tree: Tree, path: Path) -> SourceDicts:
+    with located(tree.relative(path)):
+        return parse_source(read_source(path).text)
 
 
 def registered_entries(parsed: SourceDicts) -> dict[str, Entry]:
@@ -60,7 +58,7 @@ def check_tree(tree: Tree, key: str) -> TreeReport:
     """Every finding of DESIGN §4 for ``tree`` under the ordering ``key``."""
     report = TreeReport()
     registry_where = tree.relative(tree.registry_path)
-    registry = _parse(tree, tree.registry_path, read_source(tree.registry_path))
+    registry = _parse(tree, tree.registry_path)
     registered = registered_entries(registry)
     report.findings += [f.at(registry_where) for f in _dict_findings(registry, key)]
 
@@ -69,10 +67,8 @@ def check_tree(tree: Tree, key: str) -> TreeReport:
         path = tree.module_path(module)
         if not path.is_file():
             return None
-        try:
+        with located(tree.relative(path)):
             return defined_classes(read_source(path).text)
-        except ScaffoldError as error:
-            raise error.at(tree.relative(path)) from None
 
     def module_file(module: str) -> str:
         return tree.relative(tree.module_path(module))
@@ -82,7 +78,7 @@ def check_tree(tree: Tree, key: str) -> TreeReport:
 
     examples_where = tree.relative(tree.examples_path)
     if tree.examples_path.is_file():
-        examples = _parse(tree, tree.examples_path, read_source(tree.examples_path))
+        examples = _parse(tree, tree.examples_path)
         report.findings += [f.at(examples_where) for f in _dict_findings(examples, key)]
         example_archs = {
             entry.key for lit in examples.dicts.values() for entry in lit.entries
@@ -117,16 +113,12 @@ def check_tree(tree: Tree, key: str) -> TreeReport:
 def archs_added_since(tree: Tree, ref: str) -> set[str]:
     """Architectures registered now that the registry at ``ref`` did not have."""
     commit = resolve_revision(tree.root, ref)
-    now = registered_entries(
-        _parse(tree, tree.registry_path, read_source(tree.registry_path))
-    )
+    now = registered_entries(_parse(tree, tree.registry_path))
     old_text = file_at(tree.root, commit, tree.registry_path)
     if old_text is None:
         return set(now)
-    try:
+    with located(f"{ref}:{tree.relative(tree.registry_path)}"):
         before = registered_entries(parse_source(old_text))
-    except ScaffoldError as error:
-        raise error.at(f"{ref}:{tree.relative(tree.registry_path)}") from None
     return set(now) - set(before)
 
 
@@ -142,10 +134,8 @@ def plan_fix(tree: Tree, key: str) -> Plan:
     for path in (tree.registry_path, tree.examples_path):
         if path.is_file():
             source = read_source(path)
-            try:
+            with located(tree.relative(path)):
                 new = sort_dicts(source.text, sort_key)
-            except ScaffoldError as error:
-                raise error.at(tree.relative(path)) from None
             plan.add(path, source.encode(source.text), source.encode(new))
     if tree.docs_path.is_file():
         docs = read_source(tree.docs_path)

@@ -72,7 +72,7 @@ def run(
     except ScaffoldError as error:
         if debug:
             traceback.print_exc()
-        print(error, file=sys.stderr)
+        print(error.at(parser.prog), file=sys.stderr)
         return 2
 
 

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
+
 
 class ScaffoldError(Exception):
     """Input the tool refuses; the CLI prints it as one line and exits 2.
@@ -30,3 +33,12 @@ class ScaffoldError(Exception):
         if self.line is not None:
             where = f"{where}:{self.line}"
         return f"{where}: {self.message}"
+
+
+@contextlib.contextmanager
+def located(path: str) -> Iterator[None]:
+    """Attach ``path`` to any ScaffoldError raised by the pure code inside."""
+    try:
+        yield
+    except ScaffoldError as error:
+        raise error.at(path) from None

@@ -6,14 +6,13 @@ Everything is computed from the files' current text; nothing is written here.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import Path
 
 from scaffold.dict_editor import insert_entry
 from scaffold.docs_edit import NewRow, insert_row
-from scaffold.errors import ScaffoldError
+from scaffold.errors import ScaffoldError, located
 from scaffold.modules import defined_classes
 from scaffold.names import family_of
-from scaffold.ordering import get_key
+from scaffold.ordering import SortKey, get_key
 from scaffold.plan import Plan
 from scaffold.pydict import parse_source
 from scaffold.registry_entries import example_value, registry_value
@@ -62,18 +61,15 @@ def plan_new_model(tree: Tree, request: NewModel) -> NewModelPlan:
     class_name = request.alias_of[1] if request.alias_of else request.class_name
 
     registry = read_source(tree.registry_path)
-    new_registry = _edit(
-        tree,
-        tree.registry_path,
-        lambda: insert_entry(
+    with located(tree.relative(tree.registry_path)):
+        new_registry = insert_entry(
             registry.text,
             registry_dict,
             request.arch,
             registry_value(module, class_name),
             sort_key,
             request.section,
-        ),
-    )
+        )
     plan.add(
         tree.registry_path,
         registry.encode(registry.text),
@@ -91,14 +87,6 @@ def plan_new_model(tree: Tree, request: NewModel) -> NewModelPlan:
     return NewModelPlan(plan, checklist)
 
 
-def _edit(tree: Tree, path: Path, edit) -> str:
-    """Run a pure edit, naming ``path`` in any error it raises."""
-    try:
-        return edit()
-    except ScaffoldError as error:
-        raise error.at(tree.relative(path)) from None
-
-
 def _aliased_class_bases(tree: Tree, module: str, class_name: str) -> list[str]:
     path = tree.module_path(module)
     where = tree.relative(path)
@@ -107,7 +95,8 @@ def _aliased_class_bases(tree: Tree, module: str, class_name: str) -> list[str]:
             f"--alias-of {module}:{class_name}: no module file {where} "
             "(name an existing model module)"
         )
-    classes = _edit(tree, path, lambda: defined_classes(read_source(path).text))
+    with located(where):
+        classes = defined_classes(read_source(path).text)
     if class_name not in classes:
         raise ScaffoldError(
             f"--alias-of {module}:{class_name}: {where} does not define "
@@ -160,9 +149,8 @@ def _plan_docs(tree: Tree, request: NewModel, plan: Plan, bases: list[str]) -> N
         lora="SupportsLoRA" in bases,
         pp="SupportsPP" in bases,
     )
-    new = _edit(
-        tree, path, lambda: insert_row(docs.text, request.kind, row, key=request.key)
-    )
+    with located(where):
+        new = insert_row(docs.text, request.kind, row, key=request.key)
     if new is None:
         plan.notes.append(f"{where}: no {request.kind} table; no docs row added")
         return
@@ -170,7 +158,7 @@ def _plan_docs(tree: Tree, request: NewModel, plan: Plan, bases: list[str]) -> N
 
 
 def _plan_example(
-    tree: Tree, request: NewModel, dict_name: str, sort_key, plan: Plan
+    tree: Tree, request: NewModel, dict_name: str, sort_key: SortKey, plan: Plan
 ) -> None:
     path = tree.examples_path
     where = tree.relative(path)
@@ -178,20 +166,18 @@ def _plan_example(
         plan.notes.append(f"{where} not found; no example entry added")
         return
     examples = read_source(path)
-    parsed = _edit(tree, path, lambda: parse_source(examples.text))
-    if dict_name not in parsed.dicts and dict_name not in parsed.non_dicts:
-        plan.notes.append(f"{where}: no {dict_name}; no example entry added")
-        return
-    sections = {s.name for s in parsed.require(dict_name).sections}
-    section = request.section if request.section in sections else None
     value = example_value(
         request.hf_example or None, trust_remote_code=request.trust_remote_code
     )
-    new = _edit(
-        tree,
-        path,
-        lambda: insert_entry(
+    with located(where):
+        parsed = parse_source(examples.text)
+        if dict_name not in parsed.dicts and dict_name not in parsed.non_dicts:
+            plan.notes.append(f"{where}: no {dict_name}; no example entry added")
+            return
+        # The examples file mirrors the registry's sections only loosely.
+        sections = {s.name for s in parsed.require(dict_name).sections}
+        section = request.section if request.section in sections else None
+        new = insert_entry(
             examples.text, dict_name, request.arch, value, sort_key, section
-        ),
-    )
+        )
     plan.add(path, examples.encode(examples.text), examples.encode(new))
