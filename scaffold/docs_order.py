@@ -1,0 +1,77 @@
+"""Check and fix the order of the supported-models tables (``scaffold check``).
+
+A row sorts by the key of its first architecture (DESIGN §4); every table with
+an ``Architecture`` column is checked and sorted on its own.
+"""
+
+from __future__ import annotations
+
+from scaffold.docs_table import Table, architecture_tables, split_lines
+from scaffold.findings import Finding
+from scaffold.ordering import SortKey, get_key, out_of_order
+
+
+def _row_keys(table: Table, sort_key: SortKey) -> list[object]:
+    return [sort_key(row.first_arch) for row in table.rows]
+
+
+def sort_tables(text: str, *, key: str = "family") -> str:
+    """Sort the rows of every architecture table by their first architecture.
+
+    Rows move whole and equal keys keep their order, so no row is added or
+    dropped and sorting twice changes nothing.
+    """
+    sort_key = get_key(key)
+    lines = split_lines(text)
+    for table in architecture_tables(text):
+        keys = _row_keys(table, sort_key)
+        order = sorted(range(len(keys)), key=keys.__getitem__)
+        for row, source in zip(table.rows, order, strict=True):
+            lines[row.line - 1] = table.rows[source].raw
+    return "\n".join(lines)
+
+
+def _table_findings(table: Table, sort_key: SortKey) -> list[Finding]:
+    findings = []
+    for index in out_of_order(_row_keys(table, sort_key)):
+        row, above = table.rows[index], table.rows[index - 1]
+        findings.append(
+            Finding(
+                "order",
+                row.line,
+                row.first_arch,
+                f"{row.first_arch} should come before {above.first_arch} in the "
+                "docs table; run `scaffold check --fix`",
+            )
+        )
+    first_seen: dict[str, int] = {}
+    for row in table.rows:
+        for arch in row.archs:
+            if arch in first_seen:
+                findings.append(
+                    Finding(
+                        "duplicate",
+                        row.line,
+                        arch,
+                        f"{arch} is already in the docs table at line "
+                        f"{first_seen[arch]}; keep one of the two",
+                    )
+                )
+            else:
+                first_seen[arch] = row.line
+    return findings
+
+
+def check_tables(text: str, *, key: str = "family") -> list[Finding]:
+    """``order`` and ``duplicate`` findings for every architecture table, by line.
+
+    ``order``: a row whose key is smaller than the row above it; ``duplicate``:
+    an architecture named again later in the same table (at the later line).
+    """
+    sort_key = get_key(key)
+    findings = [
+        finding
+        for table in architecture_tables(text)
+        for finding in _table_findings(table, sort_key)
+    ]
+    return sorted(findings, key=lambda finding: (finding.line, finding.code))
