@@ -1,0 +1,1 @@
+"""Model execution: layers, model files and weight loading."""

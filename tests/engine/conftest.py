@@ -1,0 +1,41 @@
+"""Fixtures: tiny random transformers checkpoints saved to temporary folders."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+import torch
+import transformers
+
+# Small enough for 2 CPU cores; a wide init keeps logits far from uniform so
+# greedy argmax does not hinge on rounding.
+TINY = {
+    "vocab_size": 256,
+    "hidden_size": 64,
+    "intermediate_size": 128,
+    "num_hidden_layers": 2,
+    "num_attention_heads": 4,
+    "num_key_value_heads": 4,
+    "max_position_embeddings": 256,
+    "initializer_range": 0.2,
+}
+
+
+@pytest.fixture(scope="session")
+def make_checkpoint(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Callable[..., tuple[Path, torch.nn.Module]]:
+    """``make(arch, **config_overrides) -> (folder, fp32 transformers model)``."""
+
+    def make(arch: str = "LlamaForCausalLM", **overrides: object) -> tuple[Path, ...]:
+        model_cls = getattr(transformers, arch)
+        config = model_cls.config_class(**{**TINY, **overrides})
+        torch.manual_seed(0)
+        model = model_cls(config).eval()
+        folder = tmp_path_factory.mktemp(arch)
+        model.save_pretrained(folder)
+        return folder, model
+
+    return make

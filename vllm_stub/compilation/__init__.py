@@ -1,0 +1,1 @@
+"""Compilation hooks (vLLM compiles models; this engine runs them eagerly)."""

@@ -1,0 +1,98 @@
+"""Engine configuration objects, named and nested as in vLLM.
+
+Model code reads ``vllm_config.model_config.hf_config``, ``vllm_config.cache_config``
+and ``vllm_config.quant_config`` (always ``None``: no quantization here).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import torch
+from transformers import PretrainedConfig
+
+from vllm_stub.transformers_utils.config import get_config
+
+_DTYPES = {
+    "float32": torch.float32,
+    "float": torch.float32,
+    "bfloat16": torch.bfloat16,
+    "float16": torch.float16,
+    "half": torch.float16,
+}
+
+
+def _resolve_dtype(dtype: str | torch.dtype, hf_config: PretrainedConfig) -> Any:
+    if isinstance(dtype, torch.dtype):
+        return dtype
+    if dtype == "auto":
+        # transformers 5 calls the field `dtype`, 4.x `torch_dtype`
+        found = getattr(hf_config, "dtype", None) or getattr(
+            hf_config, "torch_dtype", None
+        )
+        if found is None:
+            return torch.float32
+        dtype = str(found).removeprefix("torch.")
+    if dtype not in _DTYPES:
+        raise ValueError(
+            f"unsupported dtype {dtype!r}; use 'auto' or one of {sorted(_DTYPES)}"
+        )
+    return _DTYPES[dtype]
+
+
+@dataclass
+class ModelConfig:
+    """The model folder, its transformers config, dtype and context length.
+
+    ``dtype="auto"`` takes the config's dtype (float32 when it names none);
+    ``max_model_len=None`` takes ``max_position_embeddings``.
+    """
+
+    model: str
+    dtype: str | torch.dtype = "auto"
+    seed: int = 0
+    max_model_len: int | None = None
+    hf_config: PretrainedConfig = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.hf_config = get_config(self.model)
+        self.dtype = _resolve_dtype(self.dtype, self.hf_config)
+        limit = getattr(self.hf_config, "max_position_embeddings", None)
+        if self.max_model_len is None:
+            self.max_model_len = limit or 2048
+        elif self.max_model_len < 1:
+            raise ValueError(f"max_model_len must be >= 1, got {self.max_model_len}")
+        elif limit is not None and self.max_model_len > limit:
+            raise ValueError(
+                f"max_model_len ({self.max_model_len}) is larger than the model's "
+                f"max_position_embeddings ({limit})"
+            )
+
+
+@dataclass
+class CacheConfig:
+    """KV-cache settings: the cache uses the model dtype (``"auto"``)."""
+
+    cache_dtype: str = "auto"
+
+
+@dataclass
+class SchedulerConfig:
+    """How many sequences may run in one batch."""
+
+    max_num_seqs: int = 256
+
+    def __post_init__(self) -> None:
+        if self.max_num_seqs < 1:
+            raise ValueError(f"max_num_seqs must be >= 1, got {self.max_num_seqs}")
+
+
+@dataclass
+class VllmConfig:
+    """Everything a model and the engine are configured with."""
+
+    model_config: ModelConfig
+    cache_config: CacheConfig = field(default_factory=CacheConfig)
+    scheduler_config: SchedulerConfig = field(default_factory=SchedulerConfig)
+    quant_config: None = None

@@ -1,0 +1,1 @@
+"""Request state and scheduling for one ``generate`` call."""

@@ -1,0 +1,1 @@
+"""Layers with vLLM's names and signatures, implemented for one rank in torch."""

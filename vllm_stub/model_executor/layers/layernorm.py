@@ -1,0 +1,46 @@
+"""RMSNorm with vLLM's fused residual add."""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+
+class RMSNorm(nn.Module):
+    """Root-mean-square norm; ``forward(x, residual)`` also adds the residual.
+
+    The statistics are computed in float32 and cast back before the weight is
+    applied, in the same order as transformers, so low-precision runs match it.
+    """
+
+    def __init__(
+        self,
+        hidden_size: int,
+        eps: float = 1e-6,
+        var_hidden_size: int | None = None,
+        has_weight: bool = True,
+        dtype: torch.dtype | None = None,
+    ) -> None:
+        super().__init__()
+        self.variance_epsilon = eps
+        if var_hidden_size not in (None, hidden_size):
+            raise NotImplementedError("var_hidden_size is not supported")
+        weight = torch.ones(hidden_size, dtype=dtype)
+        if has_weight:
+            self.weight = nn.Parameter(weight, requires_grad=False)
+        else:
+            self.register_buffer("weight", weight, persistent=False)
+
+    def forward(
+        self, x: torch.Tensor, residual: torch.Tensor | None = None
+    ) -> torch.Tensor | tuple[torch.Tensor, torch.Tensor]:
+        """Normalise ``x`` (or ``x + residual``, returned as the new residual)."""
+        if residual is not None:
+            x = x + residual
+            residual = x
+        orig_dtype = x.dtype
+        hidden = x.float()
+        variance = hidden.pow(2).mean(dim=-1, keepdim=True)
+        hidden = hidden * torch.rsqrt(variance + self.variance_epsilon)
+        out = self.weight * hidden.to(orig_dtype)
+        return out if residual is None else (out, residual)

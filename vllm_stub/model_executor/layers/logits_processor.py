@@ -1,0 +1,46 @@
+"""Hidden states to vocabulary logits."""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from vllm_stub.model_executor.layers.vocab_parallel_embedding import (
+    VocabParallelEmbedding,
+)
+
+
+class LogitsProcessor(nn.Module):
+    """Project with the LM head, then apply soft-cap and scale, trim padding."""
+
+    def __init__(
+        self,
+        vocab_size: int,
+        org_vocab_size: int | None = None,
+        scale: float = 1.0,
+        logits_as_input: bool = False,
+        soft_cap: float | None = None,
+    ) -> None:
+        super().__init__()
+        self.vocab_size = vocab_size
+        self.org_vocab_size = org_vocab_size or vocab_size
+        self.scale = scale
+        self.logits_as_input = logits_as_input
+        self.soft_cap = soft_cap
+
+    def forward(
+        self, lm_head: VocabParallelEmbedding, hidden_states: torch.Tensor
+    ) -> torch.Tensor:
+        """Logits ``[num_tokens, vocab]`` for the given hidden states."""
+        if self.logits_as_input:
+            logits = hidden_states
+        else:
+            bias = getattr(lm_head, "bias", None)
+            logits = F.linear(hidden_states, lm_head.weight, bias)
+        logits = logits[..., : self.org_vocab_size]
+        if self.soft_cap is not None:
+            logits = torch.tanh(logits / self.soft_cap) * self.soft_cap
+        if self.scale != 1.0:
+            logits = logits * self.scale
+        return logits

@@ -1,0 +1,101 @@
+"""``get_model``: resolve the class, build it in the target dtype, load weights.
+
+Checkpoint names are checked against the model's parameters before loading, so
+unexpected tensors are all listed at once; parameters left unloaded are listed
+after. A tied ``lm_head`` shares the embedding, so it may be absent.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import torch
+from torch import nn
+
+from vllm_stub.config import VllmConfig
+from vllm_stub.model_executor.model_loader.weight_utils import (
+    get_safetensors_files,
+    safetensors_weight_names,
+    safetensors_weights_iterator,
+)
+from vllm_stub.model_executor.models.registry import ModelRegistry
+
+# Checkpoint leftovers vLLM's loaders skip (rotary caches are recomputed).
+_SKIPPED_SUBSTRINGS = ("rotary_emb.",)
+
+
+@contextmanager
+def _default_dtype(dtype: torch.dtype) -> Iterator[None]:
+    previous = torch.get_default_dtype()
+    torch.set_default_dtype(dtype)
+    try:
+        yield
+    finally:
+        torch.set_default_dtype(previous)
+
+
+def _expected_name(checkpoint_name: str, model: nn.Module) -> str:
+    """The parameter a checkpoint tensor lands in (``q_proj`` -> ``qkv_proj``)."""
+    for packed, shards in getattr(model, "packed_modules_mapping", {}).items():
+        for shard in shards:
+            checkpoint_name = checkpoint_name.replace(f".{shard}.", f".{packed}.")
+    return checkpoint_name
+
+
+def _check_names(model: nn.Module, names: Iterable[str], tied: bool) -> None:
+    params = {name for name, _ in model.named_parameters()}
+    unexpected = sorted(
+        name
+        for name in names
+        if _expected_name(name, model) not in params
+        and not any(s in name for s in _SKIPPED_SUBSTRINGS)
+        and not (tied and name.startswith("lm_head."))
+    )
+    if unexpected:
+        raise ValueError(
+            f"checkpoint has weights the model {type(model).__name__} does not "
+            f"expect: {unexpected}"
+        )
+
+
+class _NameTracker:
+    """Iterates weights and remembers the last name, to label loading errors."""
+
+    def __init__(self, weights: Iterable[tuple[str, torch.Tensor]]) -> None:
+        self._weights = weights
+        self.last_name = "<none>"
+
+    def __iter__(self) -> Iterator[tuple[str, torch.Tensor]]:
+        for name, tensor in self._weights:
+            self.last_name = name
+            yield name, tensor
+
+
+def get_model(vllm_config: VllmConfig) -> nn.Module:
+    """Build the model for ``vllm_config`` and load its checkpoint strictly."""
+    model_config = vllm_config.model_config
+    hf_config = model_config.hf_config
+    model_cls, _ = ModelRegistry.resolve_model_cls(
+        list(getattr(hf_config, "architectures", None) or [])
+    )
+    files = get_safetensors_files(Path(model_config.model))
+    with _default_dtype(model_config.dtype):
+        model = model_cls(vllm_config=vllm_config)
+    tied = bool(getattr(hf_config, "tie_word_embeddings", False))
+    _check_names(model, safetensors_weight_names(files), tied)
+    tracker = _NameTracker(safetensors_weights_iterator(files))
+    try:
+        loaded = model.load_weights(tracker)
+    except ValueError as exc:
+        raise ValueError(
+            f"loading checkpoint weight {tracker.last_name!r}: {exc}"
+        ) from exc
+    missing = sorted({name for name, _ in model.named_parameters()} - set(loaded))
+    if missing:
+        raise ValueError(
+            f"weights not initialized from the checkpoint in {model_config.model!r}: "
+            f"{missing}"
+        )
+    return model.eval()

@@ -1,0 +1,40 @@
+"""Load a local folder's ``config.json`` and normalise its RoPE fields."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from transformers import AutoConfig, PretrainedConfig
+
+
+def get_config(model: str | Path) -> PretrainedConfig:
+    """The transformers config of a local model folder (no hub look-ups)."""
+    path = Path(model)
+    if not path.is_dir():
+        raise FileNotFoundError(f"model folder {str(path)!r} does not exist")
+    if not (path / "config.json").is_file():
+        raise FileNotFoundError(f"model folder {str(path)!r} has no config.json")
+    config = AutoConfig.from_pretrained(path, local_files_only=True)
+    patch_rope_parameters(config)
+    return config
+
+
+def patch_rope_parameters(config: PretrainedConfig) -> None:
+    """Give ``config`` a v5-style ``rope_parameters`` dict whatever its vintage.
+
+    transformers 5 keeps ``rope_theta``/``rope_type`` inside ``rope_parameters``;
+    4.x configs have a top-level ``rope_theta`` and an optional ``rope_scaling``
+    (whose type key may be the legacy ``type``). Model code reads only the dict.
+    """
+    params = dict(getattr(config, "rope_parameters", None) or {})
+    legacy_scaling = getattr(config, "rope_scaling", None) or {}
+    for key, value in legacy_scaling.items():
+        params.setdefault(key, value)
+    if "type" in params:
+        params.setdefault("rope_type", params.pop("type"))
+    params.setdefault("rope_type", "default")
+    params.setdefault("rope_theta", getattr(config, "rope_theta", 10000.0))
+    partial = getattr(config, "partial_rotary_factor", None)
+    if partial is not None:
+        params.setdefault("partial_rotary_factor", partial)
+    config.rope_parameters = params

@@ -1,0 +1,1 @@
+"""Running the model on batches."""
