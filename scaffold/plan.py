@@ -26,6 +26,13 @@ class FileChange:
     new: str | None
 
     @property
+    def done(self) -> str:
+        """The action in the past tense, for "Created path" lines."""
+        return {"create": "Created", "modify": "Modified", "delete": "Deleted"}[
+            self.action
+        ]
+
+    @property
     def action(self) -> str:
         """``create``, ``modify`` or ``delete``."""
         if self.old is None:

@@ -87,7 +87,7 @@ def _new_model(args: argparse.Namespace) -> int:
     emit_plan(result.plan, as_json=args.json, dry_run=False)
     if not args.json:
         for change in result.plan.changes:
-            print(f"{change.action.capitalize()}d {result.plan.display(change.path)}")
+            print(f"{change.done} {result.plan.display(change.path)}")
         if result.checklist:
             print("\nWhat is left to do (TODO(scaffold) markers):")
             print("\n".join(f"  [ ] {item}" for item in result.checklist))
