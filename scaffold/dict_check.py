@@ -49,6 +49,7 @@ def order_findings(literal: DictLiteral, sort_key: SortKey) -> list[Finding]:
                     entry.key,
                     f"{entry.key} should come before {above.key} in {where}"
                     f"{literal.name}; run `scaffold check --fix`",
+                    related=above.key,
                 )
             )
     return findings

@@ -42,6 +42,7 @@ def _table_findings(table: Table, sort_key: SortKey) -> list[Finding]:
                 row.first_arch,
                 f"{row.first_arch} should come before {above.first_arch} in the "
                 "docs table; run `scaffold check --fix`",
+                related=above.first_arch,
             )
         )
     first_seen: dict[str, int] = {}

@@ -110,7 +110,7 @@ def arch_items(cell: str) -> list[ArchItem]:
         end = start + len(part)
         raw = cell[start:end]
         name = _NAME_NOISE.sub("", _SUPERSCRIPT.sub("", raw))
-        if name:
+        if name.isidentifier():  # not prose such as a trailing "etc."
             lead = len(raw) - len(raw.lstrip())
             items.append(ArchItem(name, start + lead, start + len(raw.rstrip())))
         start = end + 1
