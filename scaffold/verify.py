@@ -1,0 +1,140 @@
+"""Parity of a tree's engine with transformers on a tiny random checkpoint."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from scaffold.errors import ScaffoldError
+from scaffold.tree import Tree
+
+# Small enough to build and run in seconds on 2 CPU cores; a wide init keeps
+# the logits far apart so greedy decoding does not hinge on rounding.
+TINY_CONFIG = {
+    "vocab_size": 256,
+    "hidden_size": 64,
+    "intermediate_size": 128,
+    "num_hidden_layers": 2,
+    "num_attention_heads": 4,
+    "num_key_value_heads": 2,
+    "max_position_embeddings": 256,
+    "initializer_range": 0.2,
+}
+PROMPT = [1, 17, 42, 99, 5, 63, 200, 7, 18, 121, 33, 250]
+NEW_TOKENS = 24
+LOGIT_TOLERANCE = 1e-3  # fp32 on both sides: differences are ~1e-6
+
+
+@dataclass(frozen=True)
+class VerifyResult:
+    """What ``verify`` measured."""
+
+    max_logit_diff: float
+    tokens_equal: bool
+    engine_tokens: list[int]
+    reference_tokens: list[int]
+    engine_tokens_per_s: float
+    reference_tokens_per_s: float
+
+    @property
+    def passed(self) -> bool:
+        """Greedy tokens equal and logits within tolerance."""
+        return self.tokens_equal and self.max_logit_diff <= LOGIT_TOLERANCE
+
+    def table(self, arch: str) -> str:
+        """The result as a small text table."""
+        rows = [
+            ("architecture", arch),
+            ("max |Δlogit| (prefill)", f"{self.max_logit_diff:.2e}"),
+            ("greedy tokens equal", "yes" if self.tokens_equal else "no"),
+            ("engine tokens/s", f"{self.engine_tokens_per_s:.1f}"),
+            ("transformers tokens/s", f"{self.reference_tokens_per_s:.1f}"),
+        ]
+        width = max(len(name) for name, _ in rows)
+        return "\n".join(f"{name:<{width}}  {value}" for name, value in rows)
+
+
+def build_checkpoint(arch: str, config_path: Path | None, folder: Path) -> Any:
+    """Save a tiny random transformers model for ``arch``; return it (fp32)."""
+    import torch
+    import transformers
+
+    model_cls = getattr(transformers, arch, None)
+    if config_path is not None:
+        try:
+            data = json.loads(config_path.read_text())
+            config = transformers.AutoConfig.for_model(**data)
+        except (OSError, ValueError, KeyError) as exc:
+            raise ScaffoldError(
+                f"cannot use as a config: {exc}", path=str(config_path)
+            ) from None
+        config.architectures = [arch]
+        make = model_cls or transformers.AutoModelForCausalLM.from_config
+    elif model_cls is None or not hasattr(model_cls, "config_class"):
+        raise ScaffoldError(
+            f"transformers {transformers.__version__} has no class {arch}; pass "
+            "--config CONFIG_JSON (a config.json whose model_type it knows)"
+        )
+    else:
+        config = model_cls.config_class(**TINY_CONFIG, architectures=[arch])
+        make = model_cls
+    torch.manual_seed(0)
+    model = make(config).eval()
+    model.save_pretrained(folder)
+    return model
+
+
+def run_engine(tree: Tree, folder: Path) -> dict[str, Any]:
+    """The tree's own engine on ``folder`` (a subprocess importing that tree)."""
+    paths = [str(tree.root), os.environ.get("PYTHONPATH", "")]
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, paths))}
+    command = [sys.executable, "-m", "scaffold.verify_engine", str(folder)]
+    done = subprocess.run(
+        [*command, json.dumps(PROMPT), str(NEW_TOKENS)],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=tree.root,  # `-m` puts the cwd first on sys.path: make it the tree
+    )
+    if done.returncode != 0:
+        last = (done.stderr.strip().splitlines() or ["(no output)"])[-1]
+        raise ScaffoldError(f"the engine could not run the model: {last}")
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def verify(
+    tree: Tree, arch: str, config_path: Path | None, folder: Path
+) -> VerifyResult:
+    """Build a checkpoint in ``folder``, run both sides, compare."""
+    import torch
+
+    reference = build_checkpoint(arch, config_path, folder)
+    engine = run_engine(tree, folder)
+    input_ids = torch.tensor([PROMPT])
+    with torch.inference_mode():
+        logits = reference(input_ids).logits[0]
+        start = time.perf_counter()
+        generated = reference.generate(
+            input_ids,
+            attention_mask=torch.ones_like(input_ids),
+            do_sample=False,
+            max_new_tokens=NEW_TOKENS,
+            min_new_tokens=NEW_TOKENS,
+        )
+        seconds = time.perf_counter() - start
+    reference_tokens = generated[0, len(PROMPT) :].tolist()
+    diff = (torch.tensor(engine["logits"]) - logits).abs().max().item()
+    return VerifyResult(
+        max_logit_diff=diff,
+        tokens_equal=engine["tokens"] == reference_tokens,
+        engine_tokens=engine["tokens"],
+        reference_tokens=reference_tokens,
+        engine_tokens_per_s=engine["tokens_per_s"],
+        reference_tokens_per_s=len(reference_tokens) / seconds,
+    )
