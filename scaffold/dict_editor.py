@@ -91,10 +91,12 @@ def remove_entry(text: str, dict_name: str, key: str) -> str:
 def sort_dicts(text: str, sort_key: SortKey, names: Iterable[str] | None = None) -> str:
     """Sort every section of the named dicts (default: all) by ``sort_key``.
 
-    Entries move with their leading comment lines and trailing comment; every
-    other line (headers, splats, blank lines, footers, ``off``/``on`` regions)
-    keeps its place.  A moved entry always ends with a comma.  Missing names
-    and dicts whose entries share lines are left alone.  Idempotent.
+    Entries move with their leading comment lines and trailing comment; the
+    entries of a section trade places, so every other line keeps its place:
+    headers, splats, footers and ``off``/``on`` regions keep their line, a
+    blank line or floating comment between entries its slot.  A moved entry
+    always ends with a comma.  Missing names and dicts whose entries share
+    lines are left alone.  Never adds or drops a line; idempotent.
     """
     source = parse_source(text)
     lines = list(source.lines)
@@ -155,23 +157,20 @@ def _pick_section(literal: DictLiteral, name: str | None) -> Section:
         for section in open_sections:
             if section.name == name:
                 return section
-        known = [s.name for s in literal.sections if s.name is not None]
+        known = dict.fromkeys(s.name for s in open_sections if s.name is not None)
+        frozen = any(section.name == name for section in literal.sections)
         raise ScaffoldError(
-            f"{literal.name} has no section {name!r}; known sections: "
-            f"{', '.join(dict.fromkeys(known)) or 'none'}",
+            f"{literal.name} has no section {name!r}"
+            f"{' outside `# scaffold: off` regions' if frozen else ''}; "
+            f"known sections: {', '.join(known) or 'none'}",
             line=literal.open_line,
         )
+    # The first section is never frozen (it starts at the brace), so one is found.
     candidates = (
         [section for section in open_sections if section.entries]
         or [section for section in open_sections if section.name is not None]
         or open_sections
     )
-    if not candidates:
-        raise ScaffoldError(
-            f"{literal.name} lies entirely in a `# scaffold: off` region; "
-            "move the new entry in by hand",
-            line=literal.open_line,
-        )
     return candidates[0]
 
 

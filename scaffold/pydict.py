@@ -10,6 +10,7 @@ The layout rules (what owns which line, what is a barrier) live in
 
 from __future__ import annotations
 
+import ast
 from collections.abc import Mapping
 
 import libcst as cst
@@ -34,10 +35,7 @@ def parse_source(text: str) -> SourceDicts:
     try:
         module = cst.parse_module(text)
     except cst.ParserSyntaxError as error:
-        raise ScaffoldError(
-            f"cannot parse: {error.message}; fix the syntax error first",
-            line=error.editor_line,
-        ) from None
+        raise _syntax_error(text, error) from None
     wrapper = MetadataWrapper(module)
     positions = wrapper.resolve(PositionProvider)
     lines = split_lines(text)
@@ -52,6 +50,21 @@ def parse_source(text: str) -> SourceDicts:
             non_dicts[name] = positions[value].start.line
             dicts.pop(name, None)
     return SourceDicts(lines, dicts, non_dicts)
+
+
+def _syntax_error(text: str, error: cst.ParserSyntaxError) -> ScaffoldError:
+    """The error at its line; Python's own parser words it (and places it) best."""
+    try:
+        ast.parse(text)
+    except SyntaxError as python_error:
+        return ScaffoldError(
+            f"cannot parse: {python_error.msg}; fix the syntax error first",
+            line=python_error.lineno,
+        )
+    return ScaffoldError(
+        f"cannot parse: {error.message}; fix the syntax error first",
+        line=error.raw_line,
+    )
 
 
 def _module_bindings(module: cst.Module) -> list[tuple[str, cst.BaseExpression]]:
