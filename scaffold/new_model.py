@@ -6,7 +6,9 @@ Everything is computed from the files' current text; nothing is written here.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 
+from scaffold.clone import clone_model
 from scaffold.dict_editor import insert_entry
 from scaffold.docs_edit import NewRow, insert_row
 from scaffold.errors import ScaffoldError, located
@@ -35,6 +37,7 @@ class NewModel:
     class_name: str = ""
     section: str | None = None
     alias_of: tuple[str, str] | None = None
+    clone_from: str | None = None  # --from: the in-tree module to clone
     models: str = ""
     hf_example: str = ""
     inputs: str = "T"
@@ -79,8 +82,7 @@ def plan_new_model(tree: Tree, request: NewModel) -> NewModelPlan:
     if request.alias_of:
         bases = _aliased_class_bases(tree, module, class_name)
     else:
-        bases = ["SupportsLoRA", "SupportsPP"]  # what the template's class mixes in
-        _plan_model_files(tree, request, plan, checklist)
+        bases = _plan_model_files(tree, request, plan, checklist)
 
     _plan_docs(tree, request, plan, bases)
     _plan_example(tree, request, examples_dict, sort_key, plan)
@@ -105,9 +107,17 @@ def _aliased_class_bases(tree: Tree, module: str, class_name: str) -> list[str]:
     return classes[class_name]
 
 
+def generated_test_path(tree: Tree, module: str) -> Path | None:
+    """The parity test ``new-model`` writes for ``module``; None for upstream vLLM."""
+    if tree.package == UPSTREAM_PACKAGE:
+        return None
+    return tree.root / "tests" / "models" / f"test_{module}.py"
+
+
 def _plan_model_files(
     tree: Tree, request: NewModel, plan: Plan, checklist: list[str]
-) -> None:
+) -> list[str]:
+    """Plan the model file (and its test); return the model class's bases."""
     variables = {
         "package": tree.package,
         "family": family_of(request.class_name),
@@ -115,11 +125,23 @@ def _plan_model_files(
         "arch": request.arch,
         "module": request.module,
     }
-    outputs = [(tree.module_path(request.module), "model.py.jinja")]
-    if tree.package != UPSTREAM_PACKAGE:
-        test_path = tree.root / "tests" / "models" / f"test_{request.module}.py"
-        outputs.append((test_path, "test_model.py.jinja"))
-    for path, template in outputs:
+    model_path = tree.module_path(request.module)
+    bases = ["SupportsLoRA", "SupportsPP"]  # what the template's class mixes in
+    if request.clone_from:
+        clone = clone_model(tree, request.clone_from, request.class_name)
+        outputs = [(model_path, clone.text)]
+        bases = clone.bases
+        checklist += [
+            f"{tree.relative(model_path)}:{line}: still names {clone.old_family}: "
+            f"{text}"
+            for line, text in clone.leftovers
+        ]
+    else:
+        outputs = [(model_path, render("model.py.jinja", **variables))]
+    test_path = generated_test_path(tree, request.module)
+    if test_path is not None:
+        outputs.append((test_path, render("test_model.py.jinja", **variables)))
+    for path, text in outputs:
         if path.exists() and not request.force:
             raise ScaffoldError(
                 "already exists (pick another --module, or --force to overwrite, "
@@ -127,11 +149,11 @@ def _plan_model_files(
                 path=tree.relative(path),
             )
         old = read_source(path) if path.exists() else None
-        text = render(template, **variables)
         plan.add(path, old.encode(old.text) if old else None, text)
         checklist += [
             f"{tree.relative(path)}:{line}: {item}" for line, item in todo_items(text)
         ]
+    return bases
 
 
 def _plan_docs(tree: Tree, request: NewModel, plan: Plan, bases: list[str]) -> None:

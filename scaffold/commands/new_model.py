@@ -22,15 +22,20 @@ from scaffold.tree import KINDS, find_tree
 def _parser() -> argparse.ArgumentParser:
     parser = command_parser(
         "new-model",
-        "Add an architecture: model file (from the template, or --alias-of an "
-        "existing class), registry entry, docs row and example entry.",
+        "Add an architecture: model file (from the template, --from an in-tree "
+        "model, or --alias-of an existing class), registry entry, docs row and "
+        "example entry.",
     )
     parser.add_argument("arch", metavar="ARCH", help="e.g. MistralForCausalLM")
     parser.add_argument("--kind", default="text-generation", help=", ".join(KINDS))
     parser.add_argument("--section", help="registry section header, e.g. Decoder-only")
     parser.add_argument("--module", help="model module name (default: from ARCH)")
     parser.add_argument("--class", dest="class_name", help="class name (default: ARCH)")
-    parser.add_argument("--alias-of", metavar="MODULE:CLASS", help="reuse a class")
+    origin = parser.add_mutually_exclusive_group()
+    origin.add_argument("--alias-of", metavar="MODULE:CLASS", help="reuse a class")
+    origin.add_argument(
+        "--from", dest="clone_from", metavar="MODULE", help="clone an in-tree model"
+    )
     parser.add_argument("--models", default="", help='docs "Models" column')
     parser.add_argument("--hf-example", default="", metavar="ORG/NAME")
     parser.add_argument("--inputs", default="T", help='docs "Inputs" column')
@@ -66,6 +71,7 @@ def _request(args: argparse.Namespace, key: str) -> NewModel:
         class_name=check_arch(args.class_name or arch, "--class"),
         section=args.section,
         alias_of=_alias(args.alias_of),
+        clone_from=args.clone_from,
         models=args.models,
         hf_example=args.hf_example,
         inputs=args.inputs,
