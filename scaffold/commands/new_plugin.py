@@ -1,0 +1,52 @@
+"""``scaffold new-plugin``: generate an out-of-tree model plugin package."""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Sequence
+from pathlib import Path
+
+from scaffold.cli_support import command_parser, emit_plan, run
+from scaffold.names import check_arch
+from scaffold.plugin import NewPlugin, check_package_name, plan_new_plugin
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = command_parser(
+        "new-plugin",
+        "Generate a plugin package that registers ARCH from a general-plugin "
+        "entry point: pyproject.toml, NAME/__init__.py with register(), the "
+        "model module and a parity test.",
+    )
+    parser.add_argument("name", metavar="NAME", help="package name, e.g. my_plugin")
+    parser.add_argument("--arch", required=True, help="e.g. MyLlamaForCausalLM")
+    parser.add_argument("--out", metavar="DIR", help="where to write (default: ./NAME)")
+    parser.add_argument("--force", action="store_true", help="write into a used DIR")
+    parser.add_argument("--dry-run", action="store_true", help="print the diff only")
+    parser.add_argument("--json", action="store_true", help="print the plan as JSON")
+    return parser
+
+
+def _new_plugin(args: argparse.Namespace) -> int:
+    name = check_package_name(args.name)
+    request = NewPlugin(
+        name=name,
+        arch=check_arch(args.arch, "--arch"),
+        out=Path(args.out or name).resolve(),
+        force=args.force,
+    )
+    result = plan_new_plugin(request)
+    if not args.dry_run:
+        result.plan.apply()
+    emit_plan(result.plan, as_json=args.json, dry_run=args.dry_run)
+    if not args.json and not args.dry_run:
+        for change in result.plan.changes:
+            print(f"{change.done} {result.plan.display(change.path)}")
+        print("\nWhat is left to do:")
+        print("\n".join(f"  [ ] {item}" for item in result.checklist))
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """``scaffold new-plugin NAME --arch ARCH [options]``; exit 0, or 2."""
+    return run(_parser(), argv, _new_plugin)
