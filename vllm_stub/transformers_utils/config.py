@@ -27,13 +27,14 @@ def patch_rope_parameters(config: PretrainedConfig) -> None:
     (whose type key may be the legacy ``type``). Model code reads only the dict.
     """
     params = dict(getattr(config, "rope_parameters", None) or {})
-    legacy_scaling = getattr(config, "rope_scaling", None) or {}
+    # vars(): transformers 5 turns `rope_scaling` into a deprecated property
+    legacy_scaling = vars(config).get("rope_scaling") or {}
     for key, value in legacy_scaling.items():
         params.setdefault(key, value)
     if "type" in params:
         params.setdefault("rope_type", params.pop("type"))
     params.setdefault("rope_type", "default")
-    params.setdefault("rope_theta", getattr(config, "rope_theta", 10000.0))
+    params.setdefault("rope_theta", vars(config).get("rope_theta", 10000.0))
     partial = getattr(config, "partial_rotary_factor", None)
     if partial is not None:
         params.setdefault("partial_rotary_factor", partial)

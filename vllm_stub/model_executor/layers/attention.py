@@ -86,9 +86,12 @@ class Attention(nn.Module):
         positions = meta.context_lens - 1
         k_cache[meta.slots, :, positions] = k.transpose(0, 1)
         v_cache[meta.slots, :, positions] = v.transpose(0, 1)
-        keys = k_cache[meta.slots, :, : meta.max_context_len]
-        values = v_cache[meta.slots, :, : meta.max_context_len]
-        # [batch, heads, 1, dim] against [batch, kv_heads, max_context, dim]
+        # index_select on the length-sliced view: advanced indexing mixed with a
+        # slice takes a slow path on CPU (~100x slower here)
+        keys = k_cache[:, :, : meta.max_context_len].index_select(0, meta.slots)
+        values = v_cache[:, :, : meta.max_context_len].index_select(0, meta.slots)
+        # [batch, heads, 1, dim] against [batch, kv_heads, max_context, dim]; one
+        # fused call, as each extra op costs a thread-pool round trip on CPU
         out = F.scaled_dot_product_attention(
             q.transpose(0, 1).unsqueeze(2),
             keys,
