@@ -198,3 +198,37 @@ def test_broken_trees_exit_2(embedded_tree, tmp_path, take_snapshot, capsys):
     assert "not UTF-8" in capsys.readouterr().err
     assert main(["MistralForCausalLM", "--root", str(tmp_path / "nowhere")]) == 2
     assert "no */model_executor/models/registry.py" in capsys.readouterr().err
+
+
+def test_template_model_runs_and_passes_ruff(embedded_tree, take_snapshot):
+    before = take_snapshot(embedded_tree)
+    argv = ["MistralForCausalLM", "--models", "Mistral"]
+    argv += ["--hf-example", "mistralai/Mistral-7B-v0.1", "--root", str(embedded_tree)]
+    assert main(argv) == 0
+    after = take_snapshot(embedded_tree)
+    model = "vllm_stub/model_executor/models/mistral.py"
+    test = "tests/models/test_mistral.py"
+    assert set(after) - set(before) == {model, test}
+    for path in (REGISTRY, DOCS, EXAMPLES):
+        assert len(added_lines(before[path], after[path])) == 1
+    assert check_tree(find_tree(embedded_tree), "family").findings == []
+    for ruff in (["ruff", "check"], ["ruff", "format", "--check"]):
+        done = subprocess.run(
+            [*ruff, "--line-length", "88", model, test],  # the tree's own config
+            cwd=embedded_tree,
+            capture_output=True,
+            text=True,
+        )
+        assert done.returncode == 0, done.stdout + done.stderr
+    # The generated parity test, run against the tree's own engine.
+    env = {**os.environ, "PYTHONPATH": str(embedded_tree)}
+    done = subprocess.run(
+        [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", test],
+        cwd=embedded_tree,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert done.returncode == 0, done.stdout[-2000:]
+    assert "1 passed" in done.stdout
