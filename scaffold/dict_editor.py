@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from scaffold.dict_model import DictLiteral, Section
+from scaffold.dict_model import DictLiteral, Section, SourceDicts
 from scaffold.errors import ScaffoldError
 from scaffold.ordering import SortKey, best_slot
 from scaffold.pydict import parse_source
@@ -25,6 +25,8 @@ def insert_entry(
     value: EntryValue,
     sort_key: SortKey,
     section: str | None = None,
+    *,
+    parsed: SourceDicts | None = None,
 ) -> str:
     """Insert ``"key": value,`` into one section of ``dict_name``.
 
@@ -33,9 +35,10 @@ def insert_entry(
     :func:`~scaffold.ordering.best_slot` of the section's keys, above the
     comment lines of the entry it precedes and below the section's barrier.
     Refuses a key already in the dict, an unknown section and a dict whose
-    entries share lines.
+    entries share lines.  ``parsed`` is :func:`~scaffold.pydict.parse_source`
+    of ``text`` when the caller already has it (parsing is most of the cost).
     """
-    source = parse_source(text)
+    source = _source(text, parsed)
     literal = source.require(dict_name)
     lines = list(source.lines)
     present = literal.find(key)
@@ -65,13 +68,15 @@ def insert_entry(
     return "".join(lines)
 
 
-def remove_entry(text: str, dict_name: str, key: str) -> str:
+def remove_entry(
+    text: str, dict_name: str, key: str, *, parsed: SourceDicts | None = None
+) -> str:
     """Remove ``key`` (every occurrence) from ``dict_name`` with its own comments.
 
     The inverse of :func:`insert_entry`: a dict left with nothing between its
-    braces collapses back to ``{}``.
+    braces collapses back to ``{}``.  ``parsed`` as in :func:`insert_entry`.
     """
-    source = parse_source(text)
+    source = _source(text, parsed)
     literal = source.require(dict_name)
     entries = literal.find(key)
     if not entries:
@@ -88,7 +93,13 @@ def remove_entry(text: str, dict_name: str, key: str) -> str:
     return "".join(lines)
 
 
-def sort_dicts(text: str, sort_key: SortKey, names: Iterable[str] | None = None) -> str:
+def sort_dicts(
+    text: str,
+    sort_key: SortKey,
+    names: Iterable[str] | None = None,
+    *,
+    parsed: SourceDicts | None = None,
+) -> str:
     """Sort every section of the named dicts (default: all) by ``sort_key``.
 
     Entries move with their leading comment lines and trailing comment; the
@@ -97,8 +108,9 @@ def sort_dicts(text: str, sort_key: SortKey, names: Iterable[str] | None = None)
     blank line or floating comment between entries its slot.  A moved entry
     always ends with a comma.  Missing names and dicts whose entries share
     lines are left alone.  Never adds or drops a line; idempotent.
+    ``parsed`` as in :func:`insert_entry`.
     """
-    source = parse_source(text)
+    source = _source(text, parsed)
     lines = list(source.lines)
     wanted = source.dicts if names is None else names
     for name in wanted:
@@ -109,6 +121,11 @@ def sort_dicts(text: str, sort_key: SortKey, names: Iterable[str] | None = None)
             if not section.frozen:
                 _sort_section(lines, section, literal.missing_comma_at, sort_key)
     return "".join(lines)
+
+
+def _source(text: str, parsed: SourceDicts | None) -> SourceDicts:
+    """The caller's parse of ``text`` if it passed one, else a fresh one."""
+    return parsed if parsed is not None else parse_source(text)
 
 
 def _sort_section(

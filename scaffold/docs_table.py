@@ -13,7 +13,9 @@ code blocks are skipped, so example tables in code never count.
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 from itertools import pairwise
 
 _HEADING = re.compile(r" {0,3}(#{1,6})(?:[ \t]+(.*))?")
@@ -163,7 +165,11 @@ def _parse_table(lines: list[str], start: int) -> Table | None:
     return Table(start + 1, header, columns, tuple(rows), arch_column)
 
 
-def scan(text: str) -> tuple[list[Heading], list[Table]]:
+# Callers look up one table per kind (and then all of them) in the same text,
+# e.g. ``scaffold check``; the scan is cached so a document is read once.  The
+# result is immutable, so sharing it between callers is safe.
+@lru_cache(maxsize=8)
+def scan(text: str) -> tuple[tuple[Heading, ...], tuple[Table, ...]]:
     """Every heading and every table of the document, in order."""
     lines = split_lines(text)
     headings: list[tuple[int, int, str]] = []
@@ -186,12 +192,12 @@ def scan(text: str) -> tuple[list[Heading], list[Table]]:
                 index = table.last_line
                 continue
         index += 1
-    return _with_section_ends(headings, len(lines)), tables
+    return _with_section_ends(headings, len(lines)), tuple(tables)
 
 
 def _with_section_ends(
     headings: list[tuple[int, int, str]], line_count: int
-) -> list[Heading]:
+) -> tuple[Heading, ...]:
     """A heading's section ends at the next heading of the same or a higher level."""
     result = []
     for position, (line, level, text) in enumerate(headings):
@@ -200,7 +206,7 @@ def _with_section_ends(
             line_count + 1,
         )
         result.append(Heading(line, level, text, end))
-    return result
+    return tuple(result)
 
 
 def architecture_tables(text: str) -> list[Table]:
@@ -224,7 +230,7 @@ def _normalise(title: str) -> str:
 
 
 def _sections(
-    headings: list[Heading], words: str, *, within: Heading | None = None
+    headings: Sequence[Heading], words: str, *, within: Heading | None = None
 ) -> list[Heading]:
     return [
         heading

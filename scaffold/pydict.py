@@ -1,8 +1,10 @@
 """Module-level dict literals of a Python source, read as sections of entries.
 
-libcst is used only to parse and to locate nodes; the model speaks in 1-based
-line numbers of the original text so that editors can splice lines and leave
-every other byte alone.
+libcst is used only to parse; the model speaks in 1-based line numbers of the
+original text so that editors can splice lines and leave every other byte
+alone.  Lines come from :mod:`scaffold.cst_offsets`, which measures only the
+pieces it needs instead of resolving libcst's position metadata for every node
+(that was most of the time on a large registry).
 
 The layout rules (what owns which line, what is a barrier) live in
 :mod:`scaffold.dict_model`.
@@ -11,11 +13,12 @@ The layout rules (what owns which line, what is a barrier) live in
 from __future__ import annotations
 
 import ast
-from collections.abc import Mapping
+import dataclasses
+import gc
 
 import libcst as cst
-from libcst.metadata import CodeRange, MetadataWrapper, PositionProvider
 
+from scaffold.cst_offsets import Offsets
 from scaffold.dict_model import (
     DictLiteral,
     Element,
@@ -32,23 +35,40 @@ def parse_source(text: str) -> SourceDicts:
 
     Raises ScaffoldError (with the line) when ``text`` is not valid Python.
     """
+    # A libcst tree of a large registry is hundreds of thousands of objects,
+    # and the collector's passes keep rescanning them while the parser builds
+    # more (a fifth of the time at 3000 entries).  Pausing it is safe: the tree
+    # is freed by reference counting when we return, and any cyclic garbage is
+    # collected once the collector runs again.  Restore it as we found it.
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        return _parse(text)
+    finally:
+        if was_enabled:
+            gc.enable()
+
+
+def _parse(text: str) -> SourceDicts:
     try:
         module = cst.parse_module(text)
     except cst.ParserSyntaxError as error:
         raise _syntax_error(text, error) from None
-    wrapper = MetadataWrapper(module)
-    positions = wrapper.resolve(PositionProvider)
+    offsets = Offsets(module, text)
     lines = split_lines(text)
     dicts: dict[str, DictLiteral] = {}
     non_dicts: dict[str, int] = {}
-    for name, value in _module_bindings(wrapper.module):
+    for names, value, start in offsets.bindings():
         # Later bindings win, as they do when Python runs the module.
         if isinstance(value, cst.Dict):
-            dicts[name] = _read_dict(name, value, wrapper, positions, lines)
-            non_dicts.pop(name, None)
+            literal = _read_dict(names[0], value, start, offsets, lines)
+            for name in names:
+                dicts[name] = dataclasses.replace(literal, name=name)
+                non_dicts.pop(name, None)
         else:
-            non_dicts[name] = positions[value].start.line
-            dicts.pop(name, None)
+            for name in names:
+                non_dicts[name] = offsets.line(offsets.inside_parens(value, start))
+                dicts.pop(name, None)
     return SourceDicts(lines, dicts, non_dicts)
 
 
@@ -65,25 +85,6 @@ def _syntax_error(text: str, error: cst.ParserSyntaxError) -> ScaffoldError:
         f"cannot parse: {error.message}; fix the syntax error first",
         line=error.raw_line,
     )
-
-
-def _module_bindings(module: cst.Module) -> list[tuple[str, cst.BaseExpression]]:
-    """``(name, value)`` of each top-level ``NAME = value`` or ``NAME: T = value``."""
-    bindings = []
-    for statement in module.body:
-        if not isinstance(statement, cst.SimpleStatementLine):
-            continue
-        for small in statement.body:
-            if isinstance(small, cst.Assign):
-                targets = [target.target for target in small.targets]
-            elif isinstance(small, cst.AnnAssign) and small.value is not None:
-                targets = [small.target]
-            else:
-                continue
-            for target in targets:
-                if isinstance(target, cst.Name):
-                    bindings.append((target.value, small.value))
-    return bindings
 
 
 def _string_value(node: cst.BaseExpression) -> str | None:
@@ -103,48 +104,58 @@ def _pair(node: cst.BaseExpression) -> tuple[str, str] | None:
 
 
 def _locate(
-    element: cst.BaseDictElement,
-    positions: Mapping[cst.CSTNode, CodeRange],
-    module: cst.Module,
-) -> Element:
-    where = positions[element]
-    comma = element.comma
-    # The element's own range stops at its value; the comma may sit lower.
-    last = positions[comma].end.line if isinstance(comma, cst.Comma) else where.end.line
+    element: cst.BaseDictElement, start: int, offsets: Offsets
+) -> tuple[Element, int]:
+    """The element that starts at offset ``start``, and the offset where it ends.
+
+    The end is that of its key and value (or splat), before any comma; the
+    element's last line is its comma's, which may sit lower.
+    """
+    first = offsets.line(start)
     if not isinstance(element, cst.DictElement):
-        return Element("splat", where.start.line, last, "", where.start.line, "", None)
+        end = offsets.starred_end(element, start)
+        last = offsets.last_line(element, end)
+        return Element("splat", first, last, "", first, "", None), end
+    value_source = offsets.code(element.value)  # libcst is lossless: the exact text
+    end = offsets.value_start(element, start) + len(value_source)
     key = _string_value(element.key)
-    return Element(
+    located = Element(
         "odd-key" if key is None else "entry",
-        where.start.line,
-        last,
+        first,
+        offsets.last_line(element, end),
         key or "",
-        positions[element.key].start.line,
-        module.code_for_node(element.value),  # libcst is lossless: the exact text
+        offsets.line(offsets.inside_parens(element.key, start)),
+        value_source,
         _pair(element.value),
     )
+    return located, end
 
 
 def _read_dict(
-    name: str,
-    node: cst.Dict,
-    wrapper: MetadataWrapper,
-    positions: Mapping[cst.CSTNode, CodeRange],
-    lines: list[str],
+    name: str, node: cst.Dict, start: int, offsets: Offsets, lines: list[str]
 ) -> DictLiteral:
-    elements = [_locate(item, positions, wrapper.module) for item in node.elements]
-    where = positions[node]
+    """The dict ``node`` whose code (parentheses included) starts at ``start``."""
+    brace = offsets.inside_parens(node, start)
+    at = brace + offsets.length(node.lbrace)
+    elements = []
+    end = at
+    for item in node.elements:
+        element, end = _locate(item, at, offsets)
+        elements.append(element)
+        at = end + offsets.comma_length(item)
     missing_comma_at = None
     if node.elements and not isinstance(node.elements[-1].comma, cst.Comma):
-        end = positions[node.elements[-1]].end
-        missing_comma_at = (end.line, end.column)
-    open_line, close_line = where.start.line, where.end.line
+        missing_comma_at = (offsets.line(end), offsets.column(end))
+    close = at + offsets.length(node.rbrace.whitespace_before)
+    rpars = sum(offsets.length(paren) for paren in node.rpar)
+    offsets.remember(node, close + len("}") + rpars - start)
+    open_line, close_line = offsets.line(brace), offsets.line(close)
     return DictLiteral(
         name=name,
         open_line=open_line,
-        open_column=where.start.column,
+        open_column=offsets.column(brace),
         close_line=close_line,
-        close_column=where.end.column - 1,
+        close_column=offsets.column(close),
         one_per_line=one_per_line(open_line, close_line, elements),
         sections=build_sections(open_line, close_line, elements, lines),
         non_literal_key_lines=tuple(
