@@ -200,6 +200,12 @@ def _plan_example(
         sections = {s.name for s in parsed.require(dict_name).sections}
         section = request.section if request.section in sections else None
         new = insert_entry(
-            examples.text, dict_name, request.arch, value, sort_key, section
+            examples.text,
+            dict_name,
+            request.arch,
+            value,
+            sort_key,
+            section,
+            parsed=parsed,
         )
     plan.add(path, examples.encode(examples.text), examples.encode(new))
