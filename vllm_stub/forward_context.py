@@ -30,6 +30,9 @@ class AttentionMetadata:
     context_lens: torch.Tensor | None = None
     max_context_len: int = 0
     attn_mask: torch.Tensor | None = None
+    # Set when ``slots`` are consecutive from this slot: attention then reads
+    # the cache through a view instead of gathering a copy every step.
+    first_slot: int | None = None
 
 
 @dataclass(frozen=True)

@@ -62,12 +62,17 @@ class ModelRunner:
             if int(context_lens.min()) != max_len:
                 mask = torch.arange(max_len) < context_lens[:, None]
                 mask = mask[:, None, None, :]
+            slot_ids = [r.slot for r in requests]
+            consecutive = slot_ids == list(
+                range(slot_ids[0], slot_ids[0] + len(slot_ids))
+            )
             meta = AttentionMetadata(
                 False,
                 slots,
                 context_lens=context_lens,
                 max_context_len=max_len,
                 attn_mask=mask,
+                first_slot=slot_ids[0] if consecutive else None,
             )
             last_token_index = None
         with set_forward_context(meta):

@@ -86,10 +86,8 @@ class Attention(nn.Module):
         positions = meta.context_lens - 1
         k_cache[meta.slots, :, positions] = k.transpose(0, 1)
         v_cache[meta.slots, :, positions] = v.transpose(0, 1)
-        # index_select on the length-sliced view: advanced indexing mixed with a
-        # slice takes a slow path on CPU (~100x slower here)
-        keys = k_cache[:, :, : meta.max_context_len].index_select(0, meta.slots)
-        values = v_cache[:, :, : meta.max_context_len].index_select(0, meta.slots)
+        keys = self._running(k_cache, meta)
+        values = self._running(v_cache, meta)
         # [batch, heads, 1, dim] against [batch, kv_heads, max_context, dim]; one
         # fused call, as each extra op costs a thread-pool round trip on CPU
         out = F.scaled_dot_product_attention(
@@ -101,6 +99,16 @@ class Attention(nn.Module):
             enable_gqa=True,
         )
         return out.squeeze(2).transpose(0, 1)
+
+    @staticmethod
+    def _running(cache: torch.Tensor, meta: AttentionMetadata) -> torch.Tensor:
+        """The cached positions of the batch's sequences, ``[batch, kv, len, dim]``."""
+        cached = cache[:, :, : meta.max_context_len]
+        if meta.first_slot is not None:
+            return cached[meta.first_slot : meta.first_slot + len(meta.slots)]
+        # index_select on the length-sliced view: advanced indexing mixed with a
+        # slice takes a slow path on CPU (~100x slower here)
+        return cached.index_select(0, meta.slots)
 
     def _bound_cache(self) -> tuple[torch.Tensor, torch.Tensor]:
         if self.kv_cache is None:
