@@ -50,12 +50,5 @@ def main(argv: Sequence[str] | None = None) -> int:
             return int(exit_.code or 0) if args else 2
         return 2
     command, rest = args[0], args[1:]
-    module_name = f"scaffold.commands.{command.replace('-', '_')}"
-    try:
-        module = importlib.import_module(module_name)
-    except ModuleNotFoundError as exc:
-        if exc.name != module_name:
-            raise
-        print(f"scaffold {command}: not implemented yet", file=sys.stderr)
-        return 2
+    module = importlib.import_module(f"scaffold.commands.{command.replace('-', '_')}")
     return module.main(rest)

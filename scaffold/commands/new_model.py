@@ -95,7 +95,7 @@ def _new_model(args: argparse.Namespace) -> int:
         for change in result.plan.changes:
             print(f"{change.done} {result.plan.display(change.path)}")
         if result.checklist:
-            print("\nWhat is left to do (TODO(scaffold) markers):")
+            print("\nWhat is left to do:")
             print("\n".join(f"  [ ] {item}" for item in result.checklist))
     return 0
 
