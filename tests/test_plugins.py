@@ -124,4 +124,3 @@ def test_a_failing_plugin_does_not_stop_the_others(plugin_dir):
     assert sorted(result["calls"]) == ["crashing", "good"]
     assert result["good_registered"]
     assert "Plugin crashing failed" in log
-

@@ -89,3 +89,17 @@ def test_check_fails_fix_rewrites_then_check_passes(user_repo, tmp_path):
 
     passed = try_repo(user_repo, "scaffold-check", tmp_path)
     assert passed.returncode == 0, passed.stdout + passed.stderr
+
+
+def test_this_repository_passes_its_own_hooks(tmp_path):
+    env = {**os.environ, "PRE_COMMIT_HOME": str(tmp_path)}
+    for hook in ("scaffold-check", "ruff", "ruff-format"):
+        done = subprocess.run(
+            ["pre-commit", "run", hook, "--all-files"],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            env=env,
+            timeout=300,
+        )
+        assert done.returncode == 0, done.stdout + done.stderr
