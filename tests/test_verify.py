@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import json
 
+from scaffold.commands.new_model import main as new_model
 from scaffold.commands.verify import main
-from scaffold.verify import TINY_CONFIG
-
-LAYERNORM = "vllm_stub/model_executor/layers/layernorm.py"
+from scaffold.verify import LOGIT_TOLERANCE, TINY_CONFIG
 
 
 def test_llama_matches_transformers(embedded_tree, capsys):
@@ -17,16 +16,23 @@ def test_llama_matches_transformers(embedded_tree, capsys):
     assert "max |Δlogit| (prefill)" in out
 
 
-def test_a_perturbed_norm_in_the_tree_fails(embedded_tree, capsys):
-    # Proves the tree's own copy of the engine runs, not the installed one.
-    norm = embedded_tree / LAYERNORM
-    text = norm.read_text()
-    assert "out = self.weight * hidden" in text
-    norm.write_text(
-        text.replace("out = self.weight * hidden", "out = 1.5 * self.weight * hidden")
+def test_a_perturbed_norm_in_a_generated_model_fails(embedded_tree, capsys):
+    # mistral.py exists only in the copy: this also proves the tree's own
+    # engine runs, not the installed one.
+    argv = ["MistralForCausalLM", "--root", str(embedded_tree)]
+    assert new_model(argv) == 0
+    assert main(argv) == 0
+    model = embedded_tree / "vllm_stub/model_executor/models/mistral.py"
+    text = model.read_text()
+    assert text.count("eps=config.rms_norm_eps") >= 2
+    model.write_text(
+        text.replace("eps=config.rms_norm_eps", "eps=config.rms_norm_eps + 1.0")
     )
-    assert main(["LlamaForCausalLM", "--root", str(embedded_tree)]) == 1
-    assert "greedy tokens equal     no" in capsys.readouterr().out
+    capsys.readouterr()
+    assert main(argv) == 1
+    out = capsys.readouterr().out
+    diff = float(out.split("max |Δlogit| (prefill)")[1].split()[0])
+    assert diff > LOGIT_TOLERANCE
 
 
 def test_config_json_for_an_alias(embedded_tree, tmp_path, capsys):
