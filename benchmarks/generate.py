@@ -19,11 +19,11 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import torch
-import torch.nn.functional as F
 from transformers import LlamaConfig, LlamaForCausalLM
 
 from vllm_stub import LLM, SamplingParams
 from vllm_stub.model_executor.layers.linear import LinearBase
+from vllm_stub.model_executor.layers.utils import unquantized_gemm
 
 SHAPES = {
     "30m": {
@@ -76,9 +76,10 @@ def _matmul_floor_s(llm: LLM, batch: int) -> float:
     lm_head = llm.model.lm_head.weight
 
     def step(num_tokens: int, logits_rows: int) -> None:
+        # the GEMM the engine's layers run, so the floor stays theirs
         for weight in weights:
-            F.linear(torch.randn(num_tokens, weight.shape[1]), weight)
-        F.linear(torch.randn(logits_rows, lm_head.shape[1]), lm_head)
+            unquantized_gemm(torch.randn(num_tokens, weight.shape[1]), weight)
+        unquantized_gemm(torch.randn(logits_rows, lm_head.shape[1]), lm_head)
 
     with torch.inference_mode():
         prefill = _best_time(lambda: step(batch * PROMPT_LEN, batch), 3)

@@ -83,9 +83,8 @@ class Attention(nn.Module):
         self, q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, meta: AttentionMetadata
     ) -> torch.Tensor:
         k_cache, v_cache = self._bound_cache()
-        positions = meta.context_lens - 1
-        k_cache[meta.slots, :, positions] = k.transpose(0, 1)
-        v_cache[meta.slots, :, positions] = v.transpose(0, 1)
+        self._write(k_cache, k, meta)
+        self._write(v_cache, v, meta)
         keys = self._running(k_cache, meta)
         values = self._running(v_cache, meta)
         # [batch, heads, 1, dim] against [batch, kv_heads, max_context, dim]; one
@@ -99,6 +98,17 @@ class Attention(nn.Module):
             enable_gqa=True,
         )
         return out.squeeze(2).transpose(0, 1)
+
+    @staticmethod
+    def _write(cache: torch.Tensor, new: torch.Tensor, meta: AttentionMetadata) -> None:
+        """Store each sequence's new ``[kv_heads, batch, dim]`` entry in ``cache``."""
+        new = new.transpose(0, 1)
+        if meta.first_slot is not None and meta.attn_mask is None:
+            # consecutive slots, one shared position: a plain copy into a view
+            first, position = meta.first_slot, meta.max_context_len - 1
+            cache[first : first + len(meta.slots), :, position] = new
+        else:
+            cache[meta.slots, :, meta.context_lens - 1] = new
 
     @staticmethod
     def _running(cache: torch.Tensor, meta: AttentionMetadata) -> torch.Tensor:

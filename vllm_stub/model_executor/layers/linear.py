@@ -11,9 +11,9 @@ from __future__ import annotations
 from typing import Any
 
 import torch
-import torch.nn.functional as F
 from torch import nn
 
+from vllm_stub.model_executor.layers.utils import unquantized_gemm
 from vllm_stub.model_executor.model_loader.weight_utils import check_shape
 from vllm_stub.model_executor.utils import set_weight_attrs
 
@@ -68,7 +68,8 @@ class LinearBase(nn.Module):
         self, x: torch.Tensor
     ) -> torch.Tensor | tuple[torch.Tensor, nn.Parameter | None]:
         bias = None if self.skip_bias_add else self.bias
-        output = F.linear(x, self.weight, bias)
+        # contiguous like F.linear's, as model code may view it with merged dims
+        output = unquantized_gemm(x, self.weight, bias).contiguous()
         if not self.return_bias:
             return output
         return output, (self.bias if self.skip_bias_add else None)

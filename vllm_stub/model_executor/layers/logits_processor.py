@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import torch
-import torch.nn.functional as F
 from torch import nn
 
+from vllm_stub.model_executor.layers.utils import unquantized_gemm
 from vllm_stub.model_executor.layers.vocab_parallel_embedding import (
     VocabParallelEmbedding,
 )
@@ -37,7 +37,9 @@ class LogitsProcessor(nn.Module):
             logits = hidden_states
         else:
             bias = getattr(lm_head, "bias", None)
-            logits = F.linear(hidden_states, lm_head.weight, bias)
+            # left strided: copying a [batch, vocab] transpose costs more than
+            # the sampler's reads of it
+            logits = unquantized_gemm(hidden_states, lm_head.weight, bias)
         logits = logits[..., : self.org_vocab_size]
         if self.soft_cap is not None:
             logits = torch.tanh(logits / self.soft_cap) * self.soft_cap

@@ -94,9 +94,18 @@ _ROPE_TYPES: dict[str, Callable[[int, dict[str, Any], int], tuple[Any, float]]] 
     "yarn": _yarn,
 }
 
+# Built embeddings by their arguments: as in vLLM, layers with the same rope
+# share one module and its cos/sin cache instead of a copy per layer.
+_ROPE_CACHE: dict[tuple[Any, ...], RotaryEmbedding] = {}
+
 
 class RotaryEmbedding(nn.Module):
-    """Applies precomputed cos/sin to query and key over a flat token dimension."""
+    """Applies precomputed cos/sin to query and key over a flat token dimension.
+
+    Rotation is ``x * cos + swap(x) * sin`` where ``swap`` exchanges the two
+    halves (neox) or the two members of each pair (GPT-J) and ``sin`` carries
+    the sign, so query and key together take four ops per call.
+    """
 
     def __init__(
         self,
@@ -113,33 +122,35 @@ class RotaryEmbedding(nn.Module):
         self.is_neox_style = is_neox_style
         positions = torch.arange(max_position_embeddings, dtype=torch.float32)
         freqs = torch.outer(positions, inv_freq.float())
-        cache = torch.cat((freqs.cos(), freqs.sin()), dim=-1) * attention_factor
-        # float32 like transformers; cast to the activations' dtype when applied
-        self.register_buffer("cos_sin_cache", cache, persistent=False)
+        cos, sin = freqs.cos() * attention_factor, freqs.sin() * attention_factor
+        if is_neox_style:
+            cos, sin = torch.cat((cos, cos), -1), torch.cat((-sin, sin), -1)
+        else:
+            cos = cos.repeat_interleave(2, -1)
+            sin = torch.stack((-sin, sin), -1).flatten(-2)
+        # [max_pos, 2, rotary_dim], float32 like transformers; cast when applied
+        self.register_buffer("cos_sin_cache", torch.stack((cos, sin), 1), False)
 
-    def _rotate(self, x: torch.Tensor, cos: torch.Tensor, sin: torch.Tensor) -> Any:
-        rot, rest = x[..., : self.rotary_dim], x[..., self.rotary_dim :]
+    def _swap(self, x: torch.Tensor) -> torch.Tensor:
         if self.is_neox_style:
-            x1, x2 = rot.chunk(2, dim=-1)
-        else:
-            x1, x2 = rot[..., ::2], rot[..., 1::2]
-        out1, out2 = x1 * cos - x2 * sin, x2 * cos + x1 * sin
-        if self.is_neox_style:
-            rotated = torch.cat((out1, out2), dim=-1)
-        else:
-            rotated = torch.stack((out1, out2), dim=-1).flatten(-2)
-        return torch.cat((rotated, rest), dim=-1) if rest.numel() else rotated
+            return x.roll(self.rotary_dim // 2, -1)
+        return x.unflatten(-1, (-1, 2)).flip(-1).flatten(-2)
 
     def forward(
         self, positions: torch.Tensor, query: torch.Tensor, key: torch.Tensor
     ) -> tuple[torch.Tensor, torch.Tensor]:
         """Rotate ``query``/``key`` (``[num_tokens, heads * head_size]``)."""
-        cos, sin = self.cos_sin_cache[positions].to(query.dtype).chunk(2, dim=-1)
-        cos, sin = cos.unsqueeze(-2), sin.unsqueeze(-2)
         num_tokens = positions.shape[0]
-        q = self._rotate(query.view(num_tokens, -1, self.head_size), cos, sin)
-        k = self._rotate(key.view(num_tokens, -1, self.head_size), cos, sin)
-        return q.reshape(query.shape), k.reshape(key.shape)
+        cos, sin = self.cos_sin_cache[positions].to(query.dtype).unsqueeze(1).unbind(2)
+        q = query.view(num_tokens, -1, self.head_size)
+        # one pass over query and key heads together: fewer small ops per layer
+        qk = torch.cat((q, key.view(num_tokens, -1, self.head_size)), 1)
+        rot = qk[..., : self.rotary_dim]
+        rotated = rot * cos + self._swap(rot) * sin
+        if self.rotary_dim < self.head_size:
+            rotated = torch.cat((rotated, qk[..., self.rotary_dim :]), -1)
+        q_out, k_out = rotated.split([q.shape[1], rotated.shape[1] - q.shape[1]], 1)
+        return q_out.reshape(query.shape), k_out.reshape(key.shape)
 
 
 def get_rope(
@@ -154,8 +165,23 @@ def get_rope(
     ``rope_parameters`` uses transformers v5 keys: ``rope_theta``, ``rope_type``
     (default, linear, dynamic, llama3, yarn), the type's scaling keys and
     optionally ``partial_rotary_factor``. ``dtype`` is accepted for vLLM
-    compatibility; the cache stays float32.
+    compatibility; the cache stays float32. Equal arguments return the same
+    module.
     """
+    key = (head_size, max_position, is_neox_style, repr(rope_parameters))
+    if key not in _ROPE_CACHE:
+        _ROPE_CACHE[key] = _build_rope(
+            head_size, max_position, is_neox_style, rope_parameters
+        )
+    return _ROPE_CACHE[key]
+
+
+def _build_rope(
+    head_size: int,
+    max_position: int,
+    is_neox_style: bool,
+    rope_parameters: dict[str, Any] | None,
+) -> RotaryEmbedding:
     params = dict(rope_parameters or {})
     params.setdefault("rope_theta", _DEFAULT_THETA)
     rope_type = params.get("rope_type", params.get("type", "default"))
