@@ -17,20 +17,19 @@ def main(argv: list[str]) -> int:
     import torch
 
     from vllm_stub import LLM, SamplingParams
-    from vllm_stub.forward_context import AttentionMetadata, set_forward_context
 
     folder, prompt, max_tokens = argv[0], json.loads(argv[1]), int(argv[2])
     llm = LLM(model=folder, dtype="float32", seed=0)
-    # Every position's logits for the prompt: one prefill step, done by hand
-    # because LLM.generate only keeps the last position's.
-    with torch.inference_mode(), llm.runner.kv_cache(1, len(prompt)):
-        meta = AttentionMetadata(True, torch.tensor([0]), [0, len(prompt)])
-        with set_forward_context(meta):
-            hidden = llm.model(torch.tensor(prompt), torch.arange(len(prompt)))
+    # Every position's logits for the prompt (LLM.generate keeps only the
+    # last one's): called outside the runner, the model treats its input as
+    # one causal sequence.
+    with torch.inference_mode():
+        hidden = llm.model(torch.tensor(prompt), torch.arange(len(prompt)))
         logits = llm.model.compute_logits(hidden)
     params = SamplingParams(temperature=0, max_tokens=max_tokens, ignore_eos=True)
     start = time.perf_counter()
-    output = llm.generate({"prompt_token_ids": prompt}, params, use_tqdm=True)
+    # stderr is captured by the caller, which reads its last line on failure
+    output = llm.generate({"prompt_token_ids": prompt}, params, use_tqdm=False)
     seconds = time.perf_counter() - start
     tokens = output[0].outputs[0].token_ids
     print(
