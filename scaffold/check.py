@@ -14,7 +14,7 @@ from scaffold.docs_order import check_tables, sort_tables
 from scaffold.docs_table import locate_table, named_archs
 from scaffold.errors import located
 from scaffold.findings import Finding
-from scaffold.git import file_at, resolve_revision
+from scaffold.git import file_at
 from scaffold.modules import defined_classes
 from scaffold.ordering import get_key
 from scaffold.plan import Plan
@@ -29,6 +29,7 @@ class TreeReport:
 
     findings: list[Finding] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    registered: set[str] = field(default_factory=set)
 
     def add(self, path: str, findings: list[Finding]) -> None:
         """Record ``findings`` located in ``path``."""
@@ -118,6 +119,7 @@ def check_tree(tree: Tree, key: str) -> TreeReport:
     registry_where = tree.relative(tree.registry_path)
     registry = _parse(tree, tree.registry_path)
     registered = registered_entries(registry)
+    report.registered = set(registered)
     report.add(registry_where, _dict_findings(registry_dicts(registry), key))
     report.add(registry_where, _module_findings(tree, registered))
 
@@ -144,16 +146,14 @@ def check_tree(tree: Tree, key: str) -> TreeReport:
     return report
 
 
-def archs_added_since(tree: Tree, ref: str) -> set[str]:
-    """Architectures registered now that the registry at ``ref`` did not have."""
-    commit = resolve_revision(tree.root, ref)
-    now = registered_entries(_parse(tree, tree.registry_path))
+def archs_added_since(tree: Tree, commit: str, now: set[str]) -> set[str]:
+    """Architectures in ``now`` that the registry at ``commit`` did not have."""
     old_text = file_at(tree.root, commit, tree.registry_path)
     if old_text is None:
         return set(now)
-    with located(f"{ref}:{tree.relative(tree.registry_path)}"):
+    with located(f"{commit[:12]}:{tree.relative(tree.registry_path)}"):
         before = registered_entries(parse_source(old_text))
-    return set(now) - set(before)
+    return now - set(before)
 
 
 def only_involving(findings: list[Finding], archs: set[str]) -> list[Finding]:

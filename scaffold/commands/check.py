@@ -15,6 +15,7 @@ from scaffold.cli_support import (
     run,
     sort_key_name,
 )
+from scaffold.git import resolve_revision
 from scaffold.lock import tree_lock
 from scaffold.tree import find_tree
 
@@ -39,7 +40,8 @@ def _parser() -> argparse.ArgumentParser:
 def _check(args: argparse.Namespace) -> int:
     tree = find_tree(args.root)
     key = sort_key_name(tree, args.key)
-    new_archs = archs_added_since(tree, args.since) if args.since else None
+    # Resolved first: a bad revision is bad input, reported before any write.
+    since = resolve_revision(tree.root, args.since) if args.since else None
     rewrote = False
     if args.fix:
         # --fix sorts whole sections even with --since: moving only the new
@@ -52,7 +54,8 @@ def _check(args: argparse.Namespace) -> int:
         rewrote = bool(plan.changes)
     report = check_tree(tree, key)
     findings = report.findings
-    if new_archs is not None:
+    if since is not None:
+        new_archs = archs_added_since(tree, since, report.registered)
         findings = only_involving(findings, new_archs)
     if args.json:
         print_json([finding.to_json() for finding in findings])
