@@ -63,7 +63,7 @@ def run(
     body: Callable[[argparse.Namespace], int],
 ) -> int:
     """Parse ``argv`` and run ``body``; bad input becomes one line and exit 2."""
-    debug = "--debug" in (argv or [])
+    debug = "--debug" in (sys.argv[1:] if argv is None else argv)
     try:
         args = parser.parse_args(argv)
         return body(args)
