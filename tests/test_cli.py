@@ -38,3 +38,11 @@ def test_help_imports_neither_torch_nor_transformers():
     imported = {line.split("|")[-1].strip() for line in out.stderr.splitlines()}
     assert "scaffold.cli" in imported
     assert not {"torch", "transformers"} & imported
+
+
+def test_debug_shows_the_traceback_of_bad_input(capsys):
+    assert main(["new-model", "lower"]) == 2
+    assert "Traceback" not in capsys.readouterr().err
+    assert main(["new-model", "lower", "--debug"]) == 2
+    err = capsys.readouterr().err
+    assert "Traceback" in err and err.rstrip().endswith("e.g. MistralForCausalLM")
