@@ -76,7 +76,7 @@ def plugin_dir(tmp_path_factory) -> Path:
 def run_plugins(plugin_dir: Path, vllm_plugins: str | None) -> tuple[dict, str]:
     env = dict(os.environ)
     env["PYTHONPATH"] = os.pathsep.join(
-        [str(plugin_dir), str(Path(__file__).resolve().parents[1])]
+        [str(plugin_dir), str(Path(__file__).resolve().parents[2])]
     )
     env.pop("VLLM_PLUGINS", None)
     if vllm_plugins is not None:
