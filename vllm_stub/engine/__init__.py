@@ -1,1 +1,1 @@
-"""Request state and scheduling for one ``generate`` call."""
+"""The engine: requests, their scheduling, and the step loop ``LLM`` drives."""
