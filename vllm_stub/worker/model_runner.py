@@ -17,6 +17,7 @@ from torch import nn
 
 from vllm_stub.engine.request import Request
 from vllm_stub.forward_context import AttentionMetadata, set_forward_context
+from vllm_stub.model_executor.layers import cpu_fast_paths
 from vllm_stub.model_executor.layers.attention import Attention
 
 
@@ -77,14 +78,13 @@ class ModelRunner:
         if int(context_lens.min()) != max_len:
             mask = torch.arange(max_len) < context_lens[:, None]
             mask = mask[:, None, None, :]
-        consecutive = slot_ids == list(range(slot_ids[0], slot_ids[0] + len(slot_ids)))
         meta = AttentionMetadata(
             False,
             torch.tensor(slot_ids),
             context_lens=context_lens,
             max_context_len=max_len,
             attn_mask=mask,
-            first_slot=slot_ids[0] if consecutive else None,
+            first_slot=cpu_fast_paths.first_slot_if_consecutive(slot_ids),
         )
         return ModelInput(
             input_ids=torch.tensor([r.last_token_id for r in requests]),

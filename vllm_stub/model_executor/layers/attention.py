@@ -15,6 +15,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from vllm_stub.forward_context import AttentionMetadata, get_forward_context
+from vllm_stub.model_executor.layers import cpu_fast_paths
 
 
 class Attention(nn.Module):
@@ -83,10 +84,10 @@ class Attention(nn.Module):
         self, q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, meta: AttentionMetadata
     ) -> torch.Tensor:
         k_cache, v_cache = self._bound_cache()
-        self._write(k_cache, k, meta)
-        self._write(v_cache, v, meta)
-        keys = self._running(k_cache, meta)
-        values = self._running(v_cache, meta)
+        cpu_fast_paths.write_decode_kv(k_cache, k.transpose(0, 1), meta)
+        cpu_fast_paths.write_decode_kv(v_cache, v.transpose(0, 1), meta)
+        keys = cpu_fast_paths.running_kv(k_cache, meta)
+        values = cpu_fast_paths.running_kv(v_cache, meta)
         # [batch, heads, 1, dim] against [batch, kv_heads, max_context, dim]; one
         # fused call, as each extra op costs a thread-pool round trip on CPU
         out = F.scaled_dot_product_attention(
@@ -98,27 +99,6 @@ class Attention(nn.Module):
             enable_gqa=True,
         )
         return out.squeeze(2).transpose(0, 1)
-
-    @staticmethod
-    def _write(cache: torch.Tensor, new: torch.Tensor, meta: AttentionMetadata) -> None:
-        """Store each sequence's new ``[kv_heads, batch, dim]`` entry in ``cache``."""
-        new = new.transpose(0, 1)
-        if meta.first_slot is not None and meta.attn_mask is None:
-            # consecutive slots, one shared position: a plain copy into a view
-            first, position = meta.first_slot, meta.max_context_len - 1
-            cache[first : first + len(meta.slots), :, position] = new
-        else:
-            cache[meta.slots, :, meta.context_lens - 1] = new
-
-    @staticmethod
-    def _running(cache: torch.Tensor, meta: AttentionMetadata) -> torch.Tensor:
-        """The cached positions of the batch's sequences, ``[batch, kv, len, dim]``."""
-        cached = cache[:, :, : meta.max_context_len]
-        if meta.first_slot is not None:
-            return cached[meta.first_slot : meta.first_slot + len(meta.slots)]
-        # index_select on the length-sliced view: advanced indexing mixed with a
-        # slice takes a slow path on CPU (~100x slower here)
-        return cached.index_select(0, meta.slots)
 
     def _bound_cache(self) -> tuple[torch.Tensor, torch.Tensor]:
         if self.kv_cache is None:

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import torch
-import torch.nn.functional as F
 from torch import nn
+
+from vllm_stub.model_executor.layers import cpu_fast_paths
 
 
 class RMSNorm(nn.Module):
@@ -39,13 +40,5 @@ class RMSNorm(nn.Module):
         if residual is not None:
             x = x + residual
             residual = x
-        if x.dtype == torch.float32:
-            # One fused kernel; the same maths as below when nothing is cast.
-            out = F.rms_norm(x, self.weight.shape, self.weight, self.variance_epsilon)
-            return out if residual is None else (out, residual)
-        orig_dtype = x.dtype
-        hidden = x.float()
-        variance = hidden.pow(2).mean(dim=-1, keepdim=True)
-        hidden = hidden * torch.rsqrt(variance + self.variance_epsilon)
-        out = self.weight * hidden.to(orig_dtype)
+        out = cpu_fast_paths.rms_norm(x, self.weight, self.variance_epsilon)
         return out if residual is None else (out, residual)

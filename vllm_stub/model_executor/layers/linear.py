@@ -68,7 +68,8 @@ class LinearBase(nn.Module):
         self, x: torch.Tensor
     ) -> torch.Tensor | tuple[torch.Tensor, nn.Parameter | None]:
         bias = None if self.skip_bias_add else self.bias
-        # contiguous like F.linear's, as model code may view it with merged dims
+        # contiguous like F.linear's (the CPU GEMM may return a transposed
+        # view), as model code may view it with merged dims
         output = unquantized_gemm(x, self.weight, bias).contiguous()
         if not self.return_bias:
             return output

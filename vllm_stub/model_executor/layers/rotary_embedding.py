@@ -14,6 +14,8 @@ from typing import Any
 import torch
 from torch import nn
 
+from vllm_stub.model_executor.layers import cpu_fast_paths
+
 _DEFAULT_THETA = 10000.0
 
 
@@ -102,9 +104,9 @@ _ROPE_CACHE: dict[tuple[Any, ...], RotaryEmbedding] = {}
 class RotaryEmbedding(nn.Module):
     """Applies precomputed cos/sin to query and key over a flat token dimension.
 
-    Rotation is ``x * cos + swap(x) * sin`` where ``swap`` exchanges the two
-    halves (neox) or the two members of each pair (GPT-J) and ``sin`` carries
-    the sign, so query and key together take four ops per call.
+    The halves (neox) or the members of each pair (GPT-J) of the first
+    ``rotary_dim`` features rotate; ``cpu_fast_paths.rotate`` does it in one
+    pass over query and key.
     """
 
     def __init__(
@@ -122,35 +124,20 @@ class RotaryEmbedding(nn.Module):
         self.is_neox_style = is_neox_style
         positions = torch.arange(max_position_embeddings, dtype=torch.float32)
         freqs = torch.outer(positions, inv_freq.float())
-        cos, sin = freqs.cos() * attention_factor, freqs.sin() * attention_factor
-        if is_neox_style:
-            cos, sin = torch.cat((cos, cos), -1), torch.cat((-sin, sin), -1)
-        else:
-            cos = cos.repeat_interleave(2, -1)
-            sin = torch.stack((-sin, sin), -1).flatten(-2)
+        cache = cpu_fast_paths.rotary_cos_sin_cache(
+            freqs, attention_factor, is_neox_style
+        )
         # [max_pos, 2, rotary_dim], float32 like transformers; cast when applied
-        self.register_buffer("cos_sin_cache", torch.stack((cos, sin), 1), False)
-
-    def _swap(self, x: torch.Tensor) -> torch.Tensor:
-        if self.is_neox_style:
-            return x.roll(self.rotary_dim // 2, -1)
-        return x.unflatten(-1, (-1, 2)).flip(-1).flatten(-2)
+        self.register_buffer("cos_sin_cache", cache, False)
 
     def forward(
         self, positions: torch.Tensor, query: torch.Tensor, key: torch.Tensor
     ) -> tuple[torch.Tensor, torch.Tensor]:
         """Rotate ``query``/``key`` (``[num_tokens, heads * head_size]``)."""
-        num_tokens = positions.shape[0]
-        cos, sin = self.cos_sin_cache[positions].to(query.dtype).unsqueeze(1).unbind(2)
-        q = query.view(num_tokens, -1, self.head_size)
-        # one pass over query and key heads together: fewer small ops per layer
-        qk = torch.cat((q, key.view(num_tokens, -1, self.head_size)), 1)
-        rot = qk[..., : self.rotary_dim]
-        rotated = rot * cos + self._swap(rot) * sin
-        if self.rotary_dim < self.head_size:
-            rotated = torch.cat((rotated, qk[..., self.rotary_dim :]), -1)
-        q_out, k_out = rotated.split([q.shape[1], rotated.shape[1] - q.shape[1]], 1)
-        return q_out.reshape(query.shape), k_out.reshape(key.shape)
+        cos_sin = self.cos_sin_cache[positions].to(query.dtype)
+        return cpu_fast_paths.rotate(
+            cos_sin, query, key, self.head_size, self.is_neox_style
+        )
 
 
 def get_rope(

@@ -1,0 +1,109 @@
+"""Each CPU fast path computes the plain expression its docstring names."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+import torch.nn.functional as F
+
+from vllm_stub.forward_context import AttentionMetadata
+from vllm_stub.model_executor.layers import cpu_fast_paths
+
+
+@pytest.fixture(autouse=True)
+def _seed() -> None:
+    torch.manual_seed(0)
+
+
+@pytest.mark.parametrize("rows", [1, 8, 32, 33])
+@pytest.mark.parametrize("shape", [(96, 64), (64, 96)])
+@pytest.mark.parametrize("with_bias", [False, True])
+def test_gemm_is_linear(rows: int, shape: tuple[int, int], with_bias: bool) -> None:
+    weight = torch.randn(shape)
+    bias = torch.randn(shape[0]) if with_bias else None
+    x = torch.randn(rows, shape[1])
+    # another kernel may sum in another order: equal up to rounding
+    torch.testing.assert_close(
+        cpu_fast_paths.gemm(x, weight, bias), F.linear(x, weight, bias)
+    )
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.bfloat16])
+def test_rms_norm_is_transformers_formula(dtype: torch.dtype) -> None:
+    x, weight = torch.randn(5, 32, dtype=dtype), torch.randn(32, dtype=dtype)
+    hidden = x.float()
+    hidden = hidden * torch.rsqrt(hidden.pow(2).mean(-1, keepdim=True) + 1e-6)
+    expected = weight * hidden.to(dtype)
+    torch.testing.assert_close(cpu_fast_paths.rms_norm(x, weight, 1e-6), expected)
+
+
+def _plain_rotate(x: torch.Tensor, cos: torch.Tensor, sin: torch.Tensor, neox: bool):
+    rotary_dim = cos.shape[-1] * 2
+    rot, rest = x[..., :rotary_dim], x[..., rotary_dim:]
+    x1, x2 = rot.chunk(2, -1) if neox else (rot[..., ::2], rot[..., 1::2])
+    out1, out2 = x1 * cos - x2 * sin, x2 * cos + x1 * sin
+    if neox:
+        rotated = torch.cat((out1, out2), -1)
+    else:
+        rotated = torch.stack((out1, out2), -1).flatten(-2)
+    return torch.cat((rotated, rest), -1)
+
+
+@pytest.mark.parametrize("neox", [True, False])
+@pytest.mark.parametrize("rotary_dim", [16, 8])
+def test_rotate_is_the_pairwise_rotation(neox: bool, rotary_dim: int) -> None:
+    head_size, num_tokens = 16, 5
+    freqs = torch.randn(num_tokens, rotary_dim // 2)
+    cos_sin = cpu_fast_paths.rotary_cos_sin_cache(freqs, 1.0, neox)
+    query = torch.randn(num_tokens, 4 * head_size)
+    key = torch.randn(num_tokens, 2 * head_size)
+    q, k = cpu_fast_paths.rotate(cos_sin, query, key, head_size, neox)
+    cos, sin = freqs.cos()[:, None], freqs.sin()[:, None]
+    for actual, x in ((q, query), (k, key)):
+        heads = x.view(num_tokens, -1, head_size)
+        expected = _plain_rotate(heads, cos, sin, neox).reshape(x.shape)
+        assert torch.equal(actual, expected)
+
+
+@pytest.mark.parametrize(
+    ("slot_ids", "first"),
+    [([0], 0), ([2, 3, 4], 2), ([0, 2], None), ([1, 0], None), ([3, 3], None)],
+)
+def test_first_slot_if_consecutive(slot_ids: list[int], first: int | None) -> None:
+    assert cpu_fast_paths.first_slot_if_consecutive(slot_ids) == first
+
+
+DECODE_CASES = {
+    "consecutive, same length": ([1, 2], [4, 4]),
+    "consecutive, ragged": ([1, 2], [4, 2]),
+    "scattered, same length": ([3, 0], [4, 4]),
+    "scattered, ragged": ([3, 0], [3, 5]),
+}
+
+
+def _decode_meta(slot_ids: list[int], lens: list[int]) -> AttentionMetadata:
+    context_lens = torch.tensor(lens)
+    mask = None
+    if len(set(lens)) > 1:
+        mask = (torch.arange(max(lens)) < context_lens[:, None])[:, None, None, :]
+    return AttentionMetadata(
+        False,
+        torch.tensor(slot_ids),
+        context_lens=context_lens,
+        max_context_len=max(lens),
+        attn_mask=mask,
+        first_slot=cpu_fast_paths.first_slot_if_consecutive(slot_ids),
+    )
+
+
+@pytest.mark.parametrize("case", sorted(DECODE_CASES))
+def test_decode_cache_writes_and_reads_index_the_slots(case: str) -> None:
+    meta = _decode_meta(*DECODE_CASES[case])
+    cache = torch.randn(4, 2, 6, 3)
+    new = torch.randn(len(meta.slots), 2, 3)
+    expected = cache.clone()
+    expected[meta.slots, :, meta.context_lens - 1] = new
+    cpu_fast_paths.write_decode_kv(cache, new, meta)
+    assert torch.equal(cache, expected)
+    running = expected[meta.slots, :, : meta.max_context_len]
+    assert torch.equal(cpu_fast_paths.running_kv(cache, meta), running)
