@@ -9,8 +9,9 @@ import subprocess
 import sys
 from pathlib import Path
 
-import jinja2
 import pytest
+
+from scaffold.modelfile import render
 
 ROOT = Path(__file__).resolve().parents[2]
 VARIABLES = {
@@ -32,12 +33,7 @@ select = ["E", "F", "W", "I", "UP", "B"]
 
 
 def _render(template: str, package: str) -> str:
-    environment = jinja2.Environment(
-        loader=jinja2.FileSystemLoader(ROOT / "templates"),
-        keep_trailing_newline=True,
-        undefined=jinja2.StrictUndefined,
-    )
-    return environment.get_template(template).render(package=package, **VARIABLES)
+    return render(template, package=package, **VARIABLES)
 
 
 def _write(path: Path, text: str) -> Path:

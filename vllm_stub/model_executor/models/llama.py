@@ -1,4 +1,8 @@
-"""Inference-only Llama, written the way vLLM writes model files."""
+"""Inference-only Llama, written the way vLLM writes model files.
+
+Kept equal to ``templates/model.py.jinja`` rendered for Llama (its
+``TODO(scaffold)`` lines aside): ``tests/engine/test_llama_template.py`` checks.
+"""
 
 from __future__ import annotations
 
@@ -21,12 +25,15 @@ from vllm_stub.model_executor.layers.linear import (
     RowParallelLinear,
 )
 from vllm_stub.model_executor.layers.logits_processor import LogitsProcessor
+from vllm_stub.model_executor.layers.quantization import QuantizationConfig
 from vllm_stub.model_executor.layers.rotary_embedding import get_rope
 from vllm_stub.model_executor.layers.vocab_parallel_embedding import (
     ParallelLMHead,
     VocabParallelEmbedding,
 )
-from vllm_stub.model_executor.model_loader.weight_utils import default_weight_loader
+from vllm_stub.model_executor.model_loader.weight_utils import (
+    default_weight_loader,
+)
 from vllm_stub.model_executor.models.interfaces import SupportsLoRA, SupportsPP
 from vllm_stub.model_executor.models.utils import (
     AutoWeightsLoader,
@@ -40,13 +47,14 @@ from vllm_stub.sequence import IntermediateTensors
 
 
 class LlamaMLP(nn.Module):
-    """SwiGLU feed-forward: fused gate/up projection, SiLU gate, down projection."""
+    """Gated feed-forward: fused gate/up projection, SiLU gate, down projection."""
 
     def __init__(
         self,
         hidden_size: int,
         intermediate_size: int,
         hidden_act: str,
+        quant_config: QuantizationConfig | None = None,
         bias: bool = False,
         prefix: str = "",
     ) -> None:
@@ -55,12 +63,14 @@ class LlamaMLP(nn.Module):
             input_size=hidden_size,
             output_sizes=[intermediate_size] * 2,
             bias=bias,
+            quant_config=quant_config,
             prefix=f"{prefix}.gate_up_proj",
         )
         self.down_proj = RowParallelLinear(
             input_size=intermediate_size,
             output_size=hidden_size,
             bias=bias,
+            quant_config=quant_config,
             prefix=f"{prefix}.down_proj",
         )
         if hidden_act != "silu":
@@ -84,6 +94,7 @@ class LlamaAttention(nn.Module):
         num_heads: int,
         num_kv_heads: int,
         max_position_embeddings: int = 8192,
+        quant_config: QuantizationConfig | None = None,
         bias: bool = False,
         bias_o_proj: bool = False,
         cache_config: CacheConfig | None = None,
@@ -93,7 +104,6 @@ class LlamaAttention(nn.Module):
         self.hidden_size = hidden_size
         self.num_heads = num_heads
         self.num_kv_heads = num_kv_heads
-        # explicit head_dim (e.g. Mistral-Nemo) may differ from hidden / heads
         head_dim = getattr(config, "head_dim", None)
         self.head_dim = head_dim or hidden_size // num_heads
         self.q_size = self.num_heads * self.head_dim
@@ -106,12 +116,14 @@ class LlamaAttention(nn.Module):
             total_num_heads=self.num_heads,
             total_num_kv_heads=self.num_kv_heads,
             bias=bias,
+            quant_config=quant_config,
             prefix=f"{prefix}.qkv_proj",
         )
         self.o_proj = RowParallelLinear(
             input_size=self.num_heads * self.head_dim,
             output_size=hidden_size,
             bias=bias_o_proj,
+            quant_config=quant_config,
             prefix=f"{prefix}.o_proj",
         )
         self.rotary_emb = get_rope(
@@ -126,6 +138,7 @@ class LlamaAttention(nn.Module):
             self.scaling,
             num_kv_heads=self.num_kv_heads,
             cache_config=cache_config,
+            quant_config=quant_config,
             prefix=f"{prefix}.attn",
         )
 
@@ -146,8 +159,9 @@ class LlamaDecoderLayer(nn.Module):
     def __init__(self, vllm_config: VllmConfig, prefix: str = "") -> None:
         super().__init__()
         config = vllm_config.model_config.hf_config
+        quant_config = vllm_config.quant_config
         self.hidden_size = config.hidden_size
-        qkv_bias, o_bias = self.attention_biases(config)
+        attention_bias = getattr(config, "attention_bias", False)
         self.self_attn = LlamaAttention(
             config=config,
             hidden_size=self.hidden_size,
@@ -155,8 +169,9 @@ class LlamaDecoderLayer(nn.Module):
             num_kv_heads=getattr(config, "num_key_value_heads", None)
             or config.num_attention_heads,
             max_position_embeddings=getattr(config, "max_position_embeddings", 8192),
-            bias=qkv_bias,
-            bias_o_proj=o_bias,
+            quant_config=quant_config,
+            bias=attention_bias,
+            bias_o_proj=attention_bias,
             cache_config=vllm_config.cache_config,
             prefix=f"{prefix}.self_attn",
         )
@@ -164,6 +179,7 @@ class LlamaDecoderLayer(nn.Module):
             hidden_size=self.hidden_size,
             intermediate_size=config.intermediate_size,
             hidden_act=config.hidden_act,
+            quant_config=quant_config,
             bias=getattr(config, "mlp_bias", False),
             prefix=f"{prefix}.mlp",
         )
@@ -171,15 +187,6 @@ class LlamaDecoderLayer(nn.Module):
         self.post_attention_layernorm = RMSNorm(
             config.hidden_size, eps=config.rms_norm_eps
         )
-
-    @staticmethod
-    def attention_biases(config: PretrainedConfig) -> tuple[bool, bool]:
-        """``(qkv_bias, o_proj_bias)``: Llama's ``attention_bias`` covers both."""
-        # internlm-style configs call it `bias`
-        bias = getattr(config, "attention_bias", False) or getattr(
-            config, "bias", False
-        )
-        return bias, bias
 
     def forward(
         self,
@@ -211,6 +218,7 @@ class LlamaModel(nn.Module):
     ) -> None:
         super().__init__()
         config = vllm_config.model_config.hf_config
+        quant_config = vllm_config.quant_config
         self.config = config
         self.vocab_size = config.vocab_size
         if get_pp_group().is_first_rank or (
@@ -219,6 +227,7 @@ class LlamaModel(nn.Module):
             self.embed_tokens = VocabParallelEmbedding(
                 self.vocab_size,
                 config.hidden_size,
+                quant_config=quant_config,
                 prefix=f"{prefix}.embed_tokens",
             )
         else:
@@ -314,25 +323,19 @@ class LlamaForCausalLM(nn.Module, SupportsLoRA, SupportsPP):
         "lm_head": "output_embeddings",
     }
 
-    def __init__(
-        self,
-        *,
-        vllm_config: VllmConfig,
-        prefix: str = "",
-        layer_type: type[nn.Module] = LlamaDecoderLayer,
-    ) -> None:
+    def __init__(self, *, vllm_config: VllmConfig, prefix: str = "") -> None:
         super().__init__()
         config = vllm_config.model_config.hf_config
+        quant_config = vllm_config.quant_config
         self.config = config
         self.model = LlamaModel(
-            vllm_config=vllm_config,
-            prefix=maybe_prefix(prefix, "model"),
-            layer_type=layer_type,
+            vllm_config=vllm_config, prefix=maybe_prefix(prefix, "model")
         )
         if get_pp_group().is_last_rank:
             self.lm_head = ParallelLMHead(
                 config.vocab_size,
                 config.hidden_size,
+                quant_config=quant_config,
                 prefix=maybe_prefix(prefix, "lm_head"),
             )
             if config.tie_word_embeddings:
