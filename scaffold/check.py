@@ -1,26 +1,34 @@
-"""``scaffold check``: read the tree once, report findings, plan the fix."""
+"""``scaffold check``: read the tree once and report its findings.
+
+The cross-file findings (registry vs docs vs examples vs model modules) are
+pure functions over parsed structures; :func:`check_tree` reads the files and
+locates them.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
 
-from scaffold.consistency import docs_extra_findings, missing_findings, module_findings
-from scaffold.dict_check import duplicate_findings, order_findings
-from scaffold.dict_editor import sort_dicts
-from scaffold.dict_model import DictLiteral, Entry, SourceDicts
-from scaffold.docs_order import check_tables, sort_tables
-from scaffold.docs_table import locate_table, named_archs
+from scaffold.docs import check_tables, locate_table, named_archs
 from scaffold.errors import located
 from scaffold.findings import Finding
 from scaffold.git import file_at
-from scaffold.modules import defined_classes
-from scaffold.ordering import get_key
-from scaffold.plan import Plan
-from scaffold.pydict import parse_source
+from scaffold.modelfile import defined_classes
+from scaffold.ordering import SortKey
+from scaffold.pydict import (
+    DictLiteral,
+    Entry,
+    SourceDicts,
+    duplicate_findings,
+    order_findings,
+    parse_source,
+)
+from scaffold.registry import KINDS, RegistryView
 from scaffold.textio import read_source
-from scaffold.tree import KINDS, Tree
+from scaffold.tree import Tree
 
 
 @dataclass
@@ -41,31 +49,7 @@ def _parse(tree: Tree, path: Path) -> SourceDicts:
         return parse_source(read_source(path).text)
 
 
-def registry_dicts(parsed: SourceDicts) -> dict[str, DictLiteral]:
-    """The kind dicts, plus any other dict holding a ``("module", "Class")`` value.
-
-    That leaves out dicts such as upstream's ``_PREVIOUSLY_SUPPORTED_MODELS``
-    (architecture -> version string), which register nothing.
-    """
-    kind_dicts = {registry for registry, _ in KINDS.values()}
-    return {
-        name: literal
-        for name, literal in parsed.dicts.items()
-        if name in kind_dicts or any(entry.pair for entry in literal.entries)
-    }
-
-
-def registered_entries(parsed: SourceDicts) -> dict[str, Entry]:
-    """Every registered architecture (its first entry wins)."""
-    registered: dict[str, Entry] = {}
-    for literal in registry_dicts(parsed).values():
-        for entry in literal.entries:
-            registered.setdefault(entry.key, entry)
-    return registered
-
-
-def _dict_findings(dicts: dict[str, DictLiteral], key: str) -> list[Finding]:
-    sort_key = get_key(key)
+def _dict_findings(dicts: dict[str, DictLiteral], sort_key: SortKey) -> list[Finding]:
     return [
         finding
         for literal in dicts.values()
@@ -89,44 +73,44 @@ def _module_findings(tree: Tree, registered: dict[str, Entry]) -> list[Finding]:
 
 
 def _docs_findings(
-    tree: Tree, registry: SourceDicts, key: str, report: TreeReport
+    tree: Tree, registry: RegistryView, sort_key: SortKey, report: TreeReport
 ) -> None:
     docs_where = tree.relative(tree.docs_path)
     registry_where = tree.relative(tree.registry_path)
     docs = read_source(tree.docs_path).text
-    report.add(docs_where, check_tables(docs, key=key))
+    report.add(docs_where, check_tables(docs, sort_key))
     docs_archs = named_archs(docs)
     documented = {arch for arch, _ in docs_archs}
-    for kind, (dict_name, _) in KINDS.items():
-        if dict_name not in registry.dicts or not registry.dicts[dict_name].entries:
+    for kind in KINDS.values():
+        literal = registry.parsed.dicts.get(kind.registry_dict)
+        if literal is None or not literal.entries:
             continue
-        if locate_table(docs, kind) is None:
-            report.notes.append(f"{docs_where}: no {kind} table; not checked")
+        if locate_table(docs, kind.name) is None:
+            report.notes.append(f"{docs_where}: no {kind.name} table; not checked")
             continue
-        kind_entries = {e.key: e for e in registry.dicts[dict_name].entries}
+        kind_entries = {e.key: e for e in literal.entries}
         where = f"row in {docs_where}"
         report.add(
             registry_where,
             missing_findings(kind_entries, documented, "docs-missing", where),
         )
-    registered = registered_entries(registry)
-    report.add(docs_where, docs_extra_findings(docs_archs, registered))
+    report.add(docs_where, docs_extra_findings(docs_archs, registry.registered))
 
 
-def check_tree(tree: Tree, key: str) -> TreeReport:
-    """Every finding of DESIGN §4 for ``tree`` under the ordering ``key``."""
+def check_tree(tree: Tree, sort_key: SortKey) -> TreeReport:
+    """Every finding of DESIGN §4 for ``tree`` under the ordering ``sort_key``."""
     report = TreeReport()
     registry_where = tree.relative(tree.registry_path)
-    registry = _parse(tree, tree.registry_path)
-    registered = registered_entries(registry)
+    registry = RegistryView(_parse(tree, tree.registry_path))
+    registered = registry.registered
     report.registered = set(registered)
-    report.add(registry_where, _dict_findings(registry_dicts(registry), key))
+    report.add(registry_where, _dict_findings(registry.dicts, sort_key))
     report.add(registry_where, _module_findings(tree, registered))
 
     examples_where = tree.relative(tree.examples_path)
     if tree.examples_path.is_file():
         examples = _parse(tree, tree.examples_path)
-        report.add(examples_where, _dict_findings(examples.dicts, key))
+        report.add(examples_where, _dict_findings(examples.dicts, sort_key))
         example_archs = {
             entry.key for lit in examples.dicts.values() for entry in lit.entries
         }
@@ -139,7 +123,7 @@ def check_tree(tree: Tree, key: str) -> TreeReport:
         report.notes.append(f"{examples_where} not found; examples not checked")
 
     if tree.docs_path.is_file():
-        _docs_findings(tree, registry, key, report)
+        _docs_findings(tree, registry, sort_key, report)
     else:
         report.notes.append(f"{tree.relative(tree.docs_path)} not found; not checked")
     report.findings.sort(key=lambda f: (f.path, f.line, f.code, f.arch))
@@ -152,7 +136,7 @@ def archs_added_since(tree: Tree, commit: str, now: set[str]) -> set[str]:
     if old_text is None:
         return set(now)
     with located(f"{commit[:12]}:{tree.relative(tree.registry_path)}"):
-        before = registered_entries(parse_source(old_text))
+        before = RegistryView(parse_source(old_text)).registered
     return now - set(before)
 
 
@@ -161,21 +145,81 @@ def only_involving(findings: list[Finding], archs: set[str]) -> list[Finding]:
     return [f for f in findings if f.arch in archs or f.related in archs]
 
 
-def plan_fix(tree: Tree, key: str) -> Plan:
-    """Sort every section of the registry, the examples and the docs tables."""
-    plan = Plan(tree.root)
-    sort_key = get_key(key)
-    for path in (tree.registry_path, tree.examples_path):
-        if path.is_file():
-            source = read_source(path)
-            with located(tree.relative(path)):
-                new = sort_dicts(source.text, sort_key)
-            plan.add(path, source.encode(source.text), source.encode(new))
-    if tree.docs_path.is_file():
-        docs = read_source(tree.docs_path)
-        plan.add(
-            tree.docs_path,
-            docs.encode(docs.text),
-            docs.encode(sort_tables(docs.text, key=key)),
+def missing_findings(
+    registered: dict[str, Entry], present: Iterable[str], code: str, where: str
+) -> list[Finding]:
+    """``code`` for each registered architecture not in ``present`` (at its entry)."""
+    known = set(present)
+    return [
+        Finding(
+            code,
+            entry.key_line,
+            arch,
+            f"{arch} is registered but has no {where} "
+            "(run `scaffold new-model` for new archs, or add it by hand)",
         )
-    return plan
+        for arch, entry in registered.items()
+        if arch not in known
+    ]
+
+
+def docs_extra_findings(
+    docs_archs: Iterable[tuple[str, int]], registered: dict[str, Entry]
+) -> list[Finding]:
+    """A docs row naming an architecture that no registry dict has."""
+    return [
+        Finding(
+            "docs-extra",
+            line,
+            arch,
+            f"docs name {arch}, which is registered nowhere "
+            "(remove the row, or register the architecture)",
+        )
+        for arch, line in docs_archs
+        if arch not in registered
+    ]
+
+
+def module_findings(
+    registered: dict[str, Entry],
+    classes_of: Callable[[str], dict[str, list[str]] | None],
+    module_file: Callable[[str], str],
+) -> list[Finding]:
+    """``bad-entry``, ``module-missing`` and ``class-missing`` per registry entry.
+
+    ``classes_of(module)`` gives the classes a module file defines, or None
+    when the file does not exist.
+    """
+    findings = []
+    for arch, entry in registered.items():
+        if entry.pair is None:
+            findings.append(
+                Finding(
+                    "bad-entry",
+                    entry.key_line,
+                    arch,
+                    f'{arch}: value is not a ("module", "Class") pair of strings',
+                )
+            )
+            continue
+        module, class_name = entry.pair
+        classes = classes_of(module)
+        if classes is None:
+            findings.append(
+                Finding(
+                    "module-missing",
+                    entry.key_line,
+                    arch,
+                    f"{arch}: module file {module_file(module)} does not exist",
+                )
+            )
+        elif class_name not in classes:
+            findings.append(
+                Finding(
+                    "class-missing",
+                    entry.key_line,
+                    arch,
+                    f"{arch}: {module_file(module)} does not define {class_name}",
+                )
+            )
+    return findings

@@ -5,17 +5,6 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, replace
 from typing import Any
 
-CODES = (
-    "order",
-    "duplicate",
-    "docs-missing",
-    "docs-extra",
-    "example-missing",
-    "module-missing",
-    "class-missing",
-    "bad-entry",
-)
-
 
 @dataclass(frozen=True)
 class Finding:

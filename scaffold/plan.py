@@ -58,11 +58,16 @@ def _diff_lines(text: str | None) -> list[str]:
 
 @dataclass
 class Plan:
-    """Every change one command wants, plus notes for the user."""
+    """Every change one command wants, notes for the user, and what is left.
+
+    ``checklist`` holds the things the user still has to do once the plan is
+    applied (a template's TODO markers, a plugin's install command).
+    """
 
     root: Path
     changes: list[FileChange] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    checklist: list[str] = field(default_factory=list)
 
     def add(self, path: Path, old: str | None, new: str | None) -> None:
         """Record a change; a modification that changes nothing is dropped."""
@@ -144,11 +149,17 @@ def _discard(temp: Path | None) -> None:
 def _commit(change: FileChange, temp: Path | None) -> tuple[FileChange, Path | None]:
     """Put one change in place; return what is needed to undo it."""
     if temp is None:  # deletion: move the file aside, dropped once all succeeded
-        backup = Path(
-            tempfile.mktemp(dir=change.path.parent, prefix=f".{change.path.name}.")
+        # mkstemp reserves a fresh name; the rename then replaces that empty file.
+        fd, name = tempfile.mkstemp(
+            dir=change.path.parent, prefix=f".{change.path.name}.", suffix=".bak"
         )
-        os.replace(change.path, backup)
-        return change, backup
+        os.close(fd)
+        try:
+            os.replace(change.path, name)
+        except OSError:
+            _discard(Path(name))
+            raise
+        return change, Path(name)
     os.replace(temp, change.path)
     return change, None
 

@@ -15,17 +15,9 @@ else:  # pragma: no cover - exercised on Python 3.10 only
 
 REGISTRY_GLOB = "*/model_executor/models/registry.py"
 
-# --kind -> (registry dict, examples dict), DESIGN §4.
-KINDS: dict[str, tuple[str, str]] = {
-    "text-generation": ("_TEXT_GENERATION_MODELS", "_TEXT_GENERATION_EXAMPLE_MODELS"),
-    "embedding": ("_EMBEDDING_MODELS", "_EMBEDDING_EXAMPLE_MODELS"),
-    "cross-encoder": ("_CROSS_ENCODER_MODELS", "_CROSS_ENCODER_EXAMPLE_MODELS"),
-    "multimodal": ("_MULTIMODAL_MODELS", "_MULTIMODAL_EXAMPLE_MODELS"),
-    "speculative": (
-        "_SPECULATIVE_DECODING_MODELS",
-        "_SPECULATIVE_DECODING_EXAMPLE_MODELS",
-    ),
-}
+# The engine's own tests: upstream vLLM has its own harness, every other
+# (stub-shaped) tree gets a parity test against transformers.
+UPSTREAM_PACKAGE = "vllm"
 
 
 @dataclass(frozen=True)
@@ -58,6 +50,12 @@ class Tree:
     def module_path(self, module: str) -> Path:
         """The file of model module ``module`` (a name, never a path)."""
         return self.models_dir / f"{module}.py"
+
+    def generated_test_path(self, module: str) -> Path | None:
+        """The parity test ``new-model`` writes for ``module``; None for vLLM."""
+        if self.package == UPSTREAM_PACKAGE:
+            return None
+        return self.root / "tests" / "models" / f"test_{module}.py"
 
     def relative(self, path: Path) -> str:
         """``path`` relative to the root, as printed in messages and diffs."""

@@ -1,9 +1,13 @@
-"""Shared fixtures: temporary copies of source trees, and file snapshots."""
+"""Shared fixtures: temporary copies of source trees, file snapshots, and
+commands run in fresh processes."""
 
 from __future__ import annotations
 
+import os
 import shutil
-from collections.abc import Callable
+import subprocess
+import sys
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import pytest
@@ -61,3 +65,50 @@ def fixture_tree(tmp_path: Path) -> Path:
 def take_snapshot() -> Callable[[Path], dict[str, bytes]]:
     """The :func:`snapshot` function, for tests that compare trees."""
     return snapshot
+
+
+def run_command(
+    command: Sequence[str | Path],
+    *,
+    cwd: Path | None = None,
+    pythonpath: Sequence[Path] = (),
+    env: dict[str, str] | None = None,
+    timeout: float = 600,
+) -> subprocess.CompletedProcess[str]:
+    """Run ``command`` in a fresh process and capture its text output.
+
+    ``python`` as the first word means this interpreter; ``pythonpath`` goes
+    in front of ``PYTHONPATH`` (a tree's own package shadows the installed
+    one); ``env`` adds variables. Never raises on a non-zero exit: tests
+    assert on ``returncode`` with the output in the message.
+    """
+    words = [str(word) for word in command]
+    if words[0] == "python":
+        words[0] = sys.executable
+    environment = {**os.environ, **(env or {})}
+    if pythonpath:
+        paths = [*map(str, pythonpath), environment.get("PYTHONPATH", "")]
+        environment["PYTHONPATH"] = os.pathsep.join(filter(None, paths))
+    return subprocess.run(
+        words, cwd=cwd, env=environment, capture_output=True, text=True, timeout=timeout
+    )
+
+
+@pytest.fixture
+def run() -> Callable[..., subprocess.CompletedProcess[str]]:
+    """The :func:`run_command` function."""
+    return run_command
+
+
+@pytest.fixture
+def imported_by() -> Callable[..., set[str]]:
+    """Modules a fresh ``python -m scaffold ARGS`` imports (``-X importtime``)."""
+
+    def imported(*args: str, cwd: Path | None = None) -> set[str]:
+        done = run_command(
+            ["python", "-X", "importtime", "-m", "scaffold", *args], cwd=cwd
+        )
+        assert "Traceback" not in done.stderr, done.stderr[-2000:]
+        return {line.split("|")[-1].strip() for line in done.stderr.splitlines()}
+
+    return imported

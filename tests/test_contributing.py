@@ -8,6 +8,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parents[1]
 
 
@@ -22,7 +24,8 @@ def test_setup_block_is_the_readme_test_command_that_ci_runs():
     assert setup in (ROOT / ".ci/run").read_text()
 
 
-def test_every_other_command_runs_in_a_temporary_tree(embedded_tree, tmp_path):
+@pytest.mark.slow
+def test_every_other_command_runs_in_a_temporary_tree(embedded_tree, tmp_path, run):
     # The set-up block is CI's own command (checked above), not rerun here.
     script = "set -euxo pipefail\n" + "".join(bash_blocks()[1:])
     for args in (["init", "-q"], ["add", "."], ["commit", "-qm", "start"]):
@@ -37,14 +40,9 @@ def test_every_other_command_runs_in_a_temporary_tree(embedded_tree, tmp_path):
     subprocess.run(
         [sys.executable, "-m", "venv", "--system-site-packages", str(venv)], check=True
     )
-    env = {**os.environ, "PATH": f"{venv / 'bin'}{os.pathsep}{os.environ['PATH']}"}
-    done = subprocess.run(
-        ["bash", "-c", script],
-        cwd=embedded_tree,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=900,
+    path = f"{venv / 'bin'}{os.pathsep}{os.environ['PATH']}"
+    done = run(
+        ["bash", "-c", script], cwd=embedded_tree, env={"PATH": path}, timeout=900
     )
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
     assert "demo passed" in done.stdout

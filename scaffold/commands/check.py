@@ -6,17 +6,18 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from scaffold.check import archs_added_since, check_tree, only_involving, plan_fix
-from scaffold.cli_support import (
+from scaffold.check import archs_added_since, check_tree, only_involving
+from scaffold.commands.common import (
     add_tree_args,
     command_parser,
     note,
     print_json,
+    resolve_sort_key,
     run,
-    sort_key_name,
 )
 from scaffold.git import resolve_revision
 from scaffold.lock import tree_lock
+from scaffold.plans import plan_fix
 from scaffold.tree import find_tree
 
 
@@ -39,7 +40,7 @@ def _parser() -> argparse.ArgumentParser:
 
 def _check(args: argparse.Namespace) -> int:
     tree = find_tree(args.root)
-    key = sort_key_name(tree, args.key)
+    sort_key = resolve_sort_key(tree, args.key)
     # Resolved first: a bad revision is bad input, reported before any write.
     since = resolve_revision(tree.root, args.since) if args.since else None
     rewrote = False
@@ -47,12 +48,12 @@ def _check(args: argparse.Namespace) -> int:
         # --fix sorts whole sections even with --since: moving only the new
         # entries could not make a section sorted, and fix promises that.
         with tree_lock(tree.root):
-            plan = plan_fix(tree, key)
+            plan = plan_fix(tree, sort_key)
             plan.apply()
         for change in plan.changes:
             print(f"Fixing {plan.display(change.path)}")
         rewrote = bool(plan.changes)
-    report = check_tree(tree, key)
+    report = check_tree(tree, sort_key)
     findings = report.findings
     if since is not None:
         new_archs = archs_added_since(tree, since, report.registered)

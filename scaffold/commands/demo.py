@@ -11,8 +11,8 @@ import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 
-from scaffold.cli_support import command_parser, run
 from scaffold.commands import check, new_model
+from scaffold.commands.common import command_parser, run
 from scaffold.errors import ScaffoldError
 from scaffold.tree import Tree, find_tree
 

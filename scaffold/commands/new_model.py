@@ -5,18 +5,19 @@ from __future__ import annotations
 import argparse
 from collections.abc import Sequence
 
-from scaffold.cli_support import (
+from scaffold.commands.common import (
     add_tree_args,
     command_parser,
-    emit_plan,
+    resolve_sort_key,
     run,
-    sort_key_name,
+    run_plan,
 )
 from scaffold.errors import ScaffoldError
-from scaffold.lock import tree_lock
 from scaffold.names import check_arch, check_module, default_module
-from scaffold.new_model import NewModel, plan_new_model
-from scaffold.tree import KINDS, find_tree
+from scaffold.ordering import SortKey
+from scaffold.plans import NewModel, plan_new_model
+from scaffold.registry import KINDS
+from scaffold.tree import find_tree
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -58,7 +59,7 @@ def _alias(value: str | None) -> tuple[str, str] | None:
     return check_module(module), check_arch(class_name, "CLASS")
 
 
-def _request(args: argparse.Namespace, key: str) -> NewModel:
+def _request(args: argparse.Namespace, sort_key: SortKey) -> NewModel:
     arch = check_arch(args.arch)
     if args.kind not in KINDS:
         raise ScaffoldError(
@@ -76,27 +77,20 @@ def _request(args: argparse.Namespace, key: str) -> NewModel:
         hf_example=args.hf_example,
         inputs=args.inputs,
         trust_remote_code=args.trust_remote_code,
-        key=key,
+        sort_key=sort_key,
         force=args.force,
     )
 
 
 def _new_model(args: argparse.Namespace) -> int:
     tree = find_tree(args.root)
-    request = _request(args, sort_key_name(tree, args.key))
-    if args.dry_run:
-        emit_plan(plan_new_model(tree, request).plan, as_json=args.json, dry_run=True)
-        return 0
-    with tree_lock(tree.root):
-        result = plan_new_model(tree, request)
-        result.plan.apply()
-    emit_plan(result.plan, as_json=args.json, dry_run=False)
-    if not args.json:
-        for change in result.plan.changes:
-            print(f"{change.done} {result.plan.display(change.path)}")
-        if result.checklist:
-            print("\nWhat is left to do:")
-            print("\n".join(f"  [ ] {item}" for item in result.checklist))
+    request = _request(args, resolve_sort_key(tree, args.key))
+    run_plan(
+        lambda: plan_new_model(tree, request),
+        lock_root=tree.root,
+        dry_run=args.dry_run,
+        as_json=args.json,
+    )
     return 0
 
 

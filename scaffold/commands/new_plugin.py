@@ -6,9 +6,9 @@ import argparse
 from collections.abc import Sequence
 from pathlib import Path
 
-from scaffold.cli_support import command_parser, emit_plan, run
+from scaffold.commands.common import command_parser, run, run_plan
 from scaffold.names import check_arch
-from scaffold.plugin import NewPlugin, check_package_name, plan_new_plugin
+from scaffold.plans import NewPlugin, check_package_name, plan_new_plugin
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -35,15 +35,13 @@ def _new_plugin(args: argparse.Namespace) -> int:
         out=Path(args.out or name).resolve(),
         force=args.force,
     )
-    result = plan_new_plugin(request)
-    if not args.dry_run:
-        result.plan.apply()
-    emit_plan(result.plan, as_json=args.json, dry_run=args.dry_run)
-    if not args.json and not args.dry_run:
-        for change in result.plan.changes:
-            print(f"{change.done} {result.plan.display(change.path)}")
-        print("\nWhat is left to do:")
-        print("\n".join(f"  [ ] {item}" for item in result.checklist))
+    # No tree lock: the plugin is written to its own new folder.
+    run_plan(
+        lambda: plan_new_plugin(request),
+        lock_root=None,
+        dry_run=args.dry_run,
+        as_json=args.json,
+    )
     return 0
 
 

@@ -5,10 +5,9 @@ from __future__ import annotations
 import argparse
 from collections.abc import Sequence
 
-from scaffold.cli_support import command_parser, emit_plan, run
-from scaffold.lock import tree_lock
+from scaffold.commands.common import command_parser, run, run_plan
 from scaffold.names import check_arch
-from scaffold.remove import plan_remove
+from scaffold.plans import plan_remove
 from scaffold.tree import find_tree
 
 
@@ -29,16 +28,12 @@ def _parser() -> argparse.ArgumentParser:
 def _remove(args: argparse.Namespace) -> int:
     arch = check_arch(args.arch)
     tree = find_tree(args.root)
-    if args.dry_run:
-        emit_plan(plan_remove(tree, arch), as_json=args.json, dry_run=True)
-        return 0
-    with tree_lock(tree.root):
-        plan = plan_remove(tree, arch)
-        plan.apply()
-    emit_plan(plan, as_json=args.json, dry_run=False)
-    if not args.json:
-        for change in plan.changes:
-            print(f"{change.done} {plan.display(change.path)}")
+    run_plan(
+        lambda: plan_remove(tree, arch),
+        lock_root=tree.root,
+        dry_run=args.dry_run,
+        as_json=args.json,
+    )
     return 0
 
 

@@ -7,7 +7,7 @@ import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 
-from scaffold.cli_support import command_parser, run
+from scaffold.commands.common import command_parser, run
 from scaffold.names import check_arch
 from scaffold.tree import find_tree
 

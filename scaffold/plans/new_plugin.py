@@ -14,9 +14,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from scaffold.errors import ScaffoldError
+from scaffold.modelfile import render, todo_items
 from scaffold.names import default_module, family_of
 from scaffold.plan import Plan
-from scaffold.render import render, todo_items
 from scaffold.textio import read_source
 
 ENGINE_PACKAGE = "vllm_stub"
@@ -32,14 +32,6 @@ class NewPlugin:
     force: bool = False
 
 
-@dataclass
-class NewPluginPlan:
-    """The plan plus the checklist printed after it is applied."""
-
-    plan: Plan
-    checklist: list[str]
-
-
 def check_package_name(name: str) -> str:
     """A distribution and package name: a lower-case identifier, not a keyword."""
     if not name.isidentifier() or name != name.lower() or keyword.iskeyword(name):
@@ -50,7 +42,7 @@ def check_package_name(name: str) -> str:
     return name
 
 
-def plan_new_plugin(request: NewPlugin) -> NewPluginPlan:
+def plan_new_plugin(request: NewPlugin) -> Plan:
     """Every file of the plugin package; ScaffoldError if ``out`` is in the way."""
     out = request.out
     if out.exists() and not out.is_dir():
@@ -77,15 +69,14 @@ def plan_new_plugin(request: NewPlugin) -> NewPluginPlan:
         out / "tests" / f"test_{module}.py": "plugin_test.py.jinja",
     }
     plan = Plan(out.parent)
-    checklist: list[str] = []
     for path, template in files.items():
         text = render(template, **variables)
         old = read_source(path) if path.is_file() else None
         plan.add(path, old.encode(old.text) if old else None, text)
-        checklist += [
+        plan.checklist += [
             f"{plan.display(path)}:{line}: {item}" for line, item in todo_items(text)
         ]
-    checklist.append(
+    plan.checklist.append(
         f"pip install -e {plan.display(out)} && pytest {plan.display(out)}/tests"
     )
-    return NewPluginPlan(plan, checklist)
+    return plan

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from scaffold.dict_model import DictLiteral
 from scaffold.findings import Finding
 from scaffold.ordering import SortKey, out_of_order
-from scaffold.pydict import parse_source
+from scaffold.pydict.model import DictLiteral
+from scaffold.pydict.parse import parse_source
 
 
 def check_dicts(

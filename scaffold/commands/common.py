@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import sys
 import traceback
 from collections.abc import Callable, Sequence
+from pathlib import Path
 from typing import Any, NoReturn
 
 from scaffold.errors import ScaffoldError
-from scaffold.ordering import KEYS
+from scaffold.lock import tree_lock
+from scaffold.ordering import KEYS, SortKey, get_key
 from scaffold.plan import Plan
 from scaffold.tree import Tree
 
@@ -46,15 +49,18 @@ def add_tree_args(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def sort_key_name(tree: Tree, requested: str | None) -> str:
-    """``--key``, else the tree's ``[tool.scaffold] key``, else ``family``."""
+def resolve_sort_key(tree: Tree, requested: str | None) -> SortKey:
+    """``--key``, else the tree's ``[tool.scaffold] key``, else ``family``.
+
+    The one place a key name becomes the callable every editor takes.
+    """
     name = requested or tree.configured_key() or "family"
     if name not in KEYS:
         raise ScaffoldError(
             f"unknown key {name!r} in [tool.scaffold] (use one of {sorted(KEYS)})",
             path=str(tree.root / "pyproject.toml"),
         )
-    return name
+    return get_key(name)
 
 
 def run(
@@ -81,15 +87,39 @@ def note(message: str) -> None:
     print(f"note: {message}", file=sys.stderr)
 
 
-def emit_plan(plan: Plan, *, as_json: bool, dry_run: bool) -> None:
-    """Show a plan: JSON, or the diff on a dry run; notes go to stderr."""
+def run_plan(
+    build: Callable[[], Plan],
+    *,
+    lock_root: Path | None,
+    dry_run: bool,
+    as_json: bool,
+) -> Plan:
+    """Build a plan and show it (dry run) or apply it and report what was done.
+
+    The plan is built once, inside the tree's lock (``lock_root``; None for a
+    command that writes outside any tree), so what is applied is what the
+    files held while no other run could change them.
+    """
+    if dry_run:
+        plan = build()
+    else:
+        with tree_lock(lock_root) if lock_root else contextlib.nullcontext():
+            plan = build()
+            plan.apply()
     if as_json:
         print_json(plan.to_json())
-        return
+        return plan
     for message in plan.notes:
         note(message)
     if dry_run:
         sys.stdout.write(plan.diff())
+        return plan
+    for change in plan.changes:
+        print(f"{change.done} {plan.display(change.path)}")
+    if plan.checklist:
+        print("\nWhat is left to do:")
+        print("\n".join(f"  [ ] {item}" for item in plan.checklist))
+    return plan
 
 
 def print_json(data: Any) -> None:

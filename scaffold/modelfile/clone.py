@@ -22,9 +22,10 @@ from dataclasses import dataclass, field, replace
 import libcst as cst
 
 from scaffold.errors import ScaffoldError, located
-from scaffold.modules import defined_classes
+from scaffold.modelfile.classes import defined_classes
 from scaffold.names import family_of
 from scaffold.pydict import parse_source
+from scaffold.registry import RegistryView
 from scaffold.textio import read_source
 from scaffold.tree import Tree
 
@@ -147,14 +148,8 @@ def clone_model(tree: Tree, module: str, class_name: str) -> Clone:
         source = read_source(path).text
         classes = defined_classes(source)
     with located(tree.relative(tree.registry_path)):
-        registry = parse_source(read_source(tree.registry_path).text)
-    registered = [
-        entry.pair[1]
-        for literal in registry.dicts.values()
-        for entry in literal.entries
-        if entry.pair and entry.pair[0] == module
-    ]
-    old = family_prefix(classes, registered)
+        registry = RegistryView(parse_source(read_source(tree.registry_path).text))
+    old = family_prefix(classes, registry.classes_from(module))
     if old is None:
         raise ScaffoldError(
             f"--from {module}: cannot tell the family prefix of its classes "

@@ -6,25 +6,17 @@ Everything is computed from the files' current text; nothing is written here.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import Path
 
-from scaffold.clone import clone_model
-from scaffold.dict_editor import insert_entry
-from scaffold.docs_edit import NewRow, insert_row
+from scaffold.docs import NewRow, insert_row
 from scaffold.errors import ScaffoldError, located
-from scaffold.modules import defined_classes
+from scaffold.modelfile import clone_model, defined_classes, render, todo_items
 from scaffold.names import family_of
-from scaffold.ordering import SortKey, get_key
+from scaffold.ordering import SortKey, family_key
 from scaffold.plan import Plan
-from scaffold.pydict import parse_source
-from scaffold.registry_entries import example_value, registry_value
-from scaffold.render import render, todo_items
+from scaffold.pydict import example_value, insert_entry, parse_source, registry_value
+from scaffold.registry import KINDS
 from scaffold.textio import read_source
-from scaffold.tree import KINDS, Tree
-
-# The engine's own tests: upstream vLLM has its own harness, every other
-# (stub-shaped) tree gets a parity test against transformers.
-UPSTREAM_PACKAGE = "vllm"
+from scaffold.tree import Tree
 
 
 @dataclass(frozen=True)
@@ -42,24 +34,14 @@ class NewModel:
     hf_example: str = ""
     inputs: str = "T"
     trust_remote_code: bool = False
-    key: str = "family"
+    sort_key: SortKey = family_key
     force: bool = False
 
 
-@dataclass
-class NewModelPlan:
-    """The plan plus the checklist printed after it is applied."""
-
-    plan: Plan
-    checklist: list[str]
-
-
-def plan_new_model(tree: Tree, request: NewModel) -> NewModelPlan:
+def plan_new_model(tree: Tree, request: NewModel) -> Plan:
     """Every change ``new-model`` makes, or ScaffoldError (and nothing planned)."""
-    registry_dict, examples_dict = KINDS[request.kind]
-    sort_key = get_key(request.key)
+    kind = KINDS[request.kind]
     plan = Plan(tree.root)
-    checklist: list[str] = []
     module = request.alias_of[0] if request.alias_of else request.module
     class_name = request.alias_of[1] if request.alias_of else request.class_name
 
@@ -67,10 +49,10 @@ def plan_new_model(tree: Tree, request: NewModel) -> NewModelPlan:
     with located(tree.relative(tree.registry_path)):
         new_registry = insert_entry(
             registry.text,
-            registry_dict,
+            kind.registry_dict,
             request.arch,
             registry_value(module, class_name),
-            sort_key,
+            request.sort_key,
             request.section,
         )
     plan.add(
@@ -82,11 +64,11 @@ def plan_new_model(tree: Tree, request: NewModel) -> NewModelPlan:
     if request.alias_of:
         bases = _aliased_class_bases(tree, module, class_name)
     else:
-        bases = _plan_model_files(tree, request, plan, checklist)
+        bases = _plan_model_files(tree, request, plan)
 
     _plan_docs(tree, request, plan, bases)
-    _plan_example(tree, request, examples_dict, sort_key, plan)
-    return NewModelPlan(plan, checklist)
+    _plan_example(tree, request, kind.examples_dict, plan)
+    return plan
 
 
 def _aliased_class_bases(tree: Tree, module: str, class_name: str) -> list[str]:
@@ -107,16 +89,7 @@ def _aliased_class_bases(tree: Tree, module: str, class_name: str) -> list[str]:
     return classes[class_name]
 
 
-def generated_test_path(tree: Tree, module: str) -> Path | None:
-    """The parity test ``new-model`` writes for ``module``; None for upstream vLLM."""
-    if tree.package == UPSTREAM_PACKAGE:
-        return None
-    return tree.root / "tests" / "models" / f"test_{module}.py"
-
-
-def _plan_model_files(
-    tree: Tree, request: NewModel, plan: Plan, checklist: list[str]
-) -> list[str]:
+def _plan_model_files(tree: Tree, request: NewModel, plan: Plan) -> list[str]:
     """Plan the model file (and its test); return the model class's bases."""
     variables = {
         "package": tree.package,
@@ -131,14 +104,14 @@ def _plan_model_files(
         clone = clone_model(tree, request.clone_from, request.class_name)
         outputs = [(model_path, clone.text)]
         bases = clone.bases
-        checklist += [
+        plan.checklist += [
             f"{tree.relative(model_path)}:{line}: still names {clone.old_family}: "
             f"{text}"
             for line, text in clone.leftovers
         ]
     else:
         outputs = [(model_path, render("model.py.jinja", **variables))]
-    test_path = generated_test_path(tree, request.module)
+    test_path = tree.generated_test_path(request.module)
     if test_path is not None:
         outputs.append((test_path, render("test_model.py.jinja", **variables)))
     for path, text in outputs:
@@ -150,7 +123,7 @@ def _plan_model_files(
             )
         old = read_source(path) if path.exists() else None
         plan.add(path, old.encode(old.text) if old else None, text)
-        checklist += [
+        plan.checklist += [
             f"{tree.relative(path)}:{line}: {item}" for line, item in todo_items(text)
         ]
     return bases
@@ -172,16 +145,14 @@ def _plan_docs(tree: Tree, request: NewModel, plan: Plan, bases: list[str]) -> N
         pp="SupportsPP" in bases,
     )
     with located(where):
-        new = insert_row(docs.text, request.kind, row, key=request.key)
+        new = insert_row(docs.text, request.kind, row, request.sort_key)
     if new is None:
         plan.notes.append(f"{where}: no {request.kind} table; no docs row added")
         return
     plan.add(path, docs.encode(docs.text), docs.encode(new))
 
 
-def _plan_example(
-    tree: Tree, request: NewModel, dict_name: str, sort_key: SortKey, plan: Plan
-) -> None:
+def _plan_example(tree: Tree, request: NewModel, dict_name: str, plan: Plan) -> None:
     path = tree.examples_path
     where = tree.relative(path)
     if not path.is_file():
@@ -204,7 +175,7 @@ def _plan_example(
             dict_name,
             request.arch,
             value,
-            sort_key,
+            request.sort_key,
             section,
             parsed=parsed,
         )

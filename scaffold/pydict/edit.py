@@ -9,11 +9,11 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from scaffold.dict_model import DictLiteral, Section, SourceDicts
 from scaffold.errors import ScaffoldError
 from scaffold.ordering import SortKey, best_slot
-from scaffold.pydict import parse_source
-from scaffold.registry_entries import EntryValue, render_entry
+from scaffold.pydict.model import DictLiteral, Section, SourceDicts
+from scaffold.pydict.parse import parse_source
+from scaffold.pydict.values import EntryValue, render_entry
 
 DEFAULT_INDENT = "    "
 

@@ -3,24 +3,23 @@
 The registry entry goes from every kind dict that holds it, and so do the
 example entries; the docs lose the architecture's row (or its part of a
 shared row). The model module goes only when no registry entry uses it any
-more and no other model file imports it, and with it the parity test
+more and no other file of the package imports it, and with it the parity test
 ``new-model`` generated for it. Nothing is written here.
 """
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable
 from pathlib import Path
 
-from scaffold.dict_editor import remove_entry
-from scaffold.docs_edit import remove_arch
+from scaffold.docs import remove_arch
 from scaffold.errors import ScaffoldError, located
-from scaffold.new_model import generated_test_path
+from scaffold.modelfile import importers_of
 from scaffold.plan import Plan
-from scaffold.pydict import SourceDicts, parse_source
+from scaffold.pydict import parse_source, remove_entry
+from scaffold.registry import RegistryView, dicts_holding, example_dict_names
 from scaffold.textio import SourceText, read_source
-from scaffold.tree import KINDS, Tree
+from scaffold.tree import Tree
 
 
 def plan_remove(tree: Tree, arch: str) -> Plan:
@@ -29,8 +28,8 @@ def plan_remove(tree: Tree, arch: str) -> Plan:
     registry_where = tree.relative(tree.registry_path)
     registry = read_source(tree.registry_path)
     with located(registry_where):
-        parsed = parse_source(registry.text)
-        holders = _dicts_holding(parsed, [names[0] for names in KINDS.values()], arch)
+        view = RegistryView(parse_source(registry.text))
+        holders = view.kind_dicts_holding(arch)
         if not holders:
             raise ScaffoldError(
                 f"{arch} is not registered in any registry dict; nothing to remove "
@@ -39,11 +38,11 @@ def plan_remove(tree: Tree, arch: str) -> Plan:
         modules = {
             entry.pair[0]
             for name in holders
-            for entry in parsed.dicts[name].find(arch)
+            for entry in view.parsed.dicts[name].find(arch)
             if entry.pair
         }
         new_registry = _remove_from(registry.text, holders, arch)
-        still_used = _modules_used(parse_source(new_registry))
+        still_used = RegistryView(parse_source(new_registry)).modules_used()
     plan.add(
         tree.registry_path,
         registry.encode(registry.text),
@@ -57,42 +56,18 @@ def plan_remove(tree: Tree, arch: str) -> Plan:
     return plan
 
 
-def _dicts_holding(parsed: SourceDicts, names: list[str], key: str) -> list[str]:
-    return [
-        name for name in names if name in parsed.dicts and parsed.dicts[name].find(key)
-    ]
-
-
 def _remove_from(text: str, dict_names: list[str], key: str) -> str:
     for name in dict_names:
         text = remove_entry(text, name, key)
     return text
 
 
-def _modules_used(parsed: SourceDicts) -> set[str]:
-    """Modules that some registry entry (of any dict) still points at."""
-    return {
-        entry.pair[0]
-        for literal in parsed.dicts.values()
-        for entry in literal.entries
-        if entry.pair
-    }
-
-
 def _importers(tree: Tree, module: str) -> list[str]:
-    """Other model files that import ``module`` (deleting it would break them)."""
-    pattern = re.compile(
-        rf"^\s*from\s+(\.|[\w.]*\.models\.){module}\s+import\b"
-        rf"|^\s*import\s+[\w.]*\.models\.{module}\b"
-        rf"|^\s*from\s+(\.|[\w.]*\.models)\s+import\s+[\w\s,(]*\b{module}\b",
-        re.MULTILINE,
-    )
-    others = sorted(set(tree.models_dir.glob("*.py")) - {tree.module_path(module)})
-    return [
-        tree.relative(path)
-        for path in others
-        if pattern.search(path.read_text("utf-8", "replace"))
-    ]
+    """Files of the package that import ``module`` (deleting it would break them)."""
+    target = f"{tree.package}.model_executor.models.{module}"
+    package_root = tree.root / tree.package
+    importers = importers_of(package_root, target, exclude=tree.module_path(module))
+    return [tree.relative(path) for path in importers]
 
 
 def _plan_module_removal(tree: Tree, module: str, arch: str, plan: Plan) -> None:
@@ -106,7 +81,7 @@ def _plan_module_removal(tree: Tree, module: str, arch: str, plan: Plan) -> None
         plan.notes.append(f"kept {where}: imported by {', '.join(importers)}")
         return
     _plan_delete(plan, path)
-    test_path = generated_test_path(tree, module)
+    test_path = tree.generated_test_path(module)
     if test_path is None or not test_path.is_file():
         return
     test = read_source(test_path)
@@ -129,10 +104,8 @@ def _plan_docs(tree: Tree, arch: str, plan: Plan) -> None:
 
 
 def _plan_examples(tree: Tree, arch: str, plan: Plan) -> None:
-    dict_names = [names[1] for names in KINDS.values()]
-
     def edit(text: str) -> str:
-        holders = _dicts_holding(parse_source(text), dict_names, arch)
+        holders = dicts_holding(parse_source(text), example_dict_names(), arch)
         return _remove_from(text, holders, arch)
 
     _plan_optional_edit(tree, tree.examples_path, plan, "example entry", edit)

@@ -6,23 +6,22 @@ an ``Architecture`` column is checked and sorted on its own.
 
 from __future__ import annotations
 
-from scaffold.docs_table import Table, architecture_tables, split_lines
+from scaffold.docs.table import Table, architecture_tables, split_dropping_ends
 from scaffold.findings import Finding
-from scaffold.ordering import SortKey, get_key, out_of_order
+from scaffold.ordering import SortKey, out_of_order
 
 
 def _row_keys(table: Table, sort_key: SortKey) -> list[object]:
     return [sort_key(row.first_arch) for row in table.rows]
 
 
-def sort_tables(text: str, *, key: str = "family") -> str:
+def sort_tables(text: str, sort_key: SortKey) -> str:
     """Sort the rows of every architecture table by their first architecture.
 
     Rows move whole and equal keys keep their order, so no row is added or
     dropped and sorting twice changes nothing.
     """
-    sort_key = get_key(key)
-    lines = split_lines(text)
+    lines = split_dropping_ends(text)
     for table in architecture_tables(text):
         keys = _row_keys(table, sort_key)
         order = sorted(range(len(keys)), key=keys.__getitem__)
@@ -63,13 +62,12 @@ def _table_findings(table: Table, sort_key: SortKey) -> list[Finding]:
     return findings
 
 
-def check_tables(text: str, *, key: str = "family") -> list[Finding]:
+def check_tables(text: str, sort_key: SortKey) -> list[Finding]:
     """``order`` and ``duplicate`` findings for every architecture table, by line.
 
     ``order``: a row whose key is smaller than the row above it; ``duplicate``:
     an architecture named again later in the same table (at the later line).
     """
-    sort_key = get_key(key)
     findings = [
         finding
         for table in architecture_tables(text)

@@ -1,7 +1,7 @@
 """The model of a dict literal: sections of entries, in 1-based lines.
 
 The model speaks in line numbers of the original text so that editors can
-splice lines and leave every other byte alone; :mod:`scaffold.pydict` fills it
+splice lines and leave every other byte alone; :mod:`scaffold.pydict.parse` fills it
 in from libcst.
 
 Layout rules (DESIGN §4):
@@ -72,7 +72,6 @@ class DictLiteral:
     close_column: int  # 0-based column of ``}``
     one_per_line: bool  # every element on lines of its own: editable
     sections: tuple[Section, ...]
-    non_literal_key_lines: tuple[int, ...]  # elements kept as barriers
     # Where the last element lacks its trailing comma: (line, column).
     missing_comma_at: tuple[int, int] | None
 
@@ -109,7 +108,7 @@ class SourceDicts:
         )
 
 
-def split_lines(text: str) -> list[str]:
+def split_keeping_ends(text: str) -> list[str]:
     """Split on ``\\n`` only, keeping the ends, so ``"".join`` gives ``text`` back."""
     parts = text.split("\n")
     lines = [part + "\n" for part in parts[:-1]]

@@ -94,7 +94,7 @@ def run_engine(tree: Tree, folder: Path) -> dict[str, Any]:
     """The tree's own engine on ``folder`` (a subprocess importing that tree)."""
     paths = [str(tree.root), os.environ.get("PYTHONPATH", "")]
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, paths))}
-    command = [sys.executable, "-m", "scaffold.verify_engine", str(folder)]
+    command = [sys.executable, "-m", "scaffold.verify.engine_main", str(folder)]
     done = subprocess.run(
         [*command, json.dumps(PROMPT), str(NEW_TOKENS)],
         capture_output=True,

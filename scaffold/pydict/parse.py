@@ -2,12 +2,12 @@
 
 libcst is used only to parse; the model speaks in 1-based line numbers of the
 original text so that editors can splice lines and leave every other byte
-alone.  Lines come from :mod:`scaffold.cst_offsets`, which measures only the
+alone.  Lines come from :mod:`scaffold.pydict.offsets`, which measures only the
 pieces it needs instead of resolving libcst's position metadata for every node
 (that was most of the time on a large registry).
 
 The layout rules (what owns which line, what is a barrier) live in
-:mod:`scaffold.dict_model`.
+:mod:`scaffold.pydict.model`.
 """
 
 from __future__ import annotations
@@ -18,16 +18,16 @@ import gc
 
 import libcst as cst
 
-from scaffold.cst_offsets import Offsets
-from scaffold.dict_model import (
+from scaffold.errors import ScaffoldError
+from scaffold.pydict.model import (
     DictLiteral,
     Element,
     SourceDicts,
     build_sections,
     one_per_line,
-    split_lines,
+    split_keeping_ends,
 )
-from scaffold.errors import ScaffoldError
+from scaffold.pydict.offsets import Offsets
 
 
 def parse_source(text: str) -> SourceDicts:
@@ -55,7 +55,7 @@ def _parse(text: str) -> SourceDicts:
     except cst.ParserSyntaxError as error:
         raise _syntax_error(text, error) from None
     offsets = Offsets(module, text)
-    lines = split_lines(text)
+    lines = split_keeping_ends(text)
     dicts: dict[str, DictLiteral] = {}
     non_dicts: dict[str, int] = {}
     for names, value, start in offsets.bindings():
@@ -158,8 +158,5 @@ def _read_dict(
         close_column=offsets.column(close),
         one_per_line=one_per_line(open_line, close_line, elements),
         sections=build_sections(open_line, close_line, elements, lines),
-        non_literal_key_lines=tuple(
-            e.key_line for e in elements if e.kind == "odd-key"
-        ),
         missing_comma_at=missing_comma_at,
     )

@@ -10,7 +10,7 @@ measures as it reads them, so the whole file is generated about once.  libcst's 
 and deep-copies the tree first, several times the cost of the parse.
 
 Offsets are turned into lines by counting ``\\n`` only, like
-:func:`scaffold.dict_model.split_lines`, so lines index the same list.
+:func:`scaffold.pydict.model.split_keeping_ends`, so lines index the same list.
 
 Every length below mirrors a libcst ``_codegen_impl``; the pieces are those of
 nodes as the parser builds them (explicit commas, semicolons and equals signs).

@@ -2,7 +2,7 @@
 
 Pure functions on the document text (the caller has already turned CRLF into
 LF). Lines are numbered from 1, as in findings and errors. Nothing here
-rewrites text; :mod:`scaffold.docs_edit` does, using the spans found here.
+rewrites text; :mod:`scaffold.docs.edit` does, using the spans found here.
 
 A table is a line whose stripped form starts with ``|``, followed by a
 separator row (``|---|`` or ``| --- |``, colons allowed) with the same number
@@ -77,7 +77,7 @@ class ArchItem:
     end: int
 
 
-def split_lines(text: str) -> list[str]:
+def split_dropping_ends(text: str) -> list[str]:
     """Split on LF only, so ``"\\n".join`` gives back the text byte for byte."""
     return text.split("\n")
 
@@ -171,7 +171,7 @@ def _parse_table(lines: list[str], start: int) -> Table | None:
 @lru_cache(maxsize=8)
 def scan(text: str) -> tuple[tuple[Heading, ...], tuple[Table, ...]]:
     """Every heading and every table of the document, in order."""
-    lines = split_lines(text)
+    lines = split_dropping_ends(text)
     headings: list[tuple[int, int, str]] = []
     tables: list[Table] = []
     fence = ""

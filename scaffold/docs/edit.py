@@ -10,17 +10,17 @@ import re
 from collections import Counter
 from dataclasses import dataclass
 
-from scaffold.docs_table import (
+from scaffold.docs.table import (
     Table,
     arch_items,
     architecture_tables,
     cell_spans,
     locate_table,
     split_cells,
-    split_lines,
+    split_dropping_ends,
 )
 from scaffold.errors import ScaffoldError
-from scaffold.ordering import best_slot, get_key
+from scaffold.ordering import SortKey, best_slot
 
 CHECK_MARK = "\u2705\ufe0e"  # ✅︎: the check mark followed by VS15, as upstream
 
@@ -98,7 +98,7 @@ def render_row(table: Table, new: NewRow) -> str:
     return f"{style.indent}|{body}{'|' if style.closing_pipe else ''}"
 
 
-def insert_row(text: str, kind: str, new: NewRow, *, key: str = "family") -> str | None:
+def insert_row(text: str, kind: str, new: NewRow, sort_key: SortKey) -> str | None:
     """Insert a row for ``new`` into the ``kind`` table of the document.
 
     The row goes to the slot with the fewest out-of-order rows
@@ -117,13 +117,12 @@ def insert_row(text: str, kind: str, new: NewRow, *, key: str = "family") -> str
                 "first",
                 line=row.line,
             )
-    sort_key = get_key(key)
     slot = best_slot(
         [sort_key(row.first_arch) for row in table.rows], sort_key(new.arch)
     )
     # 0-based index of the line the new row goes before.
     before = table.rows[slot].line - 1 if slot < len(table.rows) else table.last_line
-    lines = split_lines(text)
+    lines = split_dropping_ends(text)
     lines.insert(before, render_row(table, new))
     return "\n".join(lines)
 
@@ -159,7 +158,7 @@ def remove_arch(text: str, arch: str, *, kind: str | None = None) -> str:
         tables = architecture_tables(text)
     else:
         tables = [table for table in [locate_table(text, kind)] if table]
-    lines = split_lines(text)
+    lines = split_dropping_ends(text)
     dropped = []
     for table in tables:
         assert table.arch_column is not None  # architecture tables have one

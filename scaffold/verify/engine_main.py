@@ -13,7 +13,7 @@ import time
 
 
 def main(argv: list[str]) -> int:
-    """``python -m scaffold.verify_engine FOLDER PROMPT_IDS_JSON MAX_TOKENS``."""
+    """``python -m scaffold.verify.engine_main FOLDER PROMPT_IDS_JSON MAX_TOKENS``."""
     import torch
 
     from vllm_stub import LLM, SamplingParams

@@ -7,7 +7,6 @@ import re
 
 import jinja2
 
-TODO_MARK = "TODO(scaffold):"
 _TODO = re.compile(r"#\s*TODO\(scaffold\):\s*(?P<text>.+)$")
 
 
