@@ -10,14 +10,19 @@ Layout rules (DESIGN §4):
   owns the comment lines directly above it (no blank line between) and, being
   whole lines, its trailing same-line comment.
 - *Barriers* split a dict into sections: the dict start, a section header (a
-  full comment line ``# [Name]``), a ``**splat`` element, a ``# scaffold: off``
-  or ``# scaffold: on`` line, and an element whose key is not a string literal
-  (it cannot be ordered, so it stays where it is).
-- A section after a splat, directive or odd key keeps the name of the header
-  above it; sections between ``off`` and ``on`` are *frozen*: never reordered,
-  never checked for order.
-- Blank lines, and comment lines not directly above an entry (a footer, a
-  comment followed by a blank line), are fixed: they keep their position.
+  full comment line ``# [Name]``), a ``# scaffold: off`` or ``# scaffold: on``
+  line, and an element whose key is not a string literal (it cannot be
+  ordered, so it stays where it is).
+- A ``**splat`` is *not* a barrier: upstream vLLM's ``_EMBEDDING_MODELS`` runs
+  ``"LlamaModel"``, ``**{...}``, ``"MistralModel"`` as one alphabetical
+  sequence. The splat keeps its lines (and the comments directly above it)
+  while the entries around it are ordered as one section.
+- A section after a directive or odd key keeps the name of the header above
+  it; sections between ``off`` and ``on`` are *frozen*: never reordered, never
+  checked for order.
+- Blank lines, splats, and comment lines not directly above an entry (a
+  footer, a comment followed by a blank line), are fixed: they keep their
+  position.
 - A dict whose elements share lines (``{"A": x, "B": y}``) is read for its
   keys and values but is one frozen section: line splicing cannot move its
   entries, and editors refuse to edit it.
@@ -204,7 +209,11 @@ def _sections(
             pending.clear()
             line = element.last_line + 1
             continue
-        if element is not None:  # a splat or an odd key: a barrier
+        if element is not None and element.kind == "splat":  # fixed, no barrier
+            pending.clear()  # comments above a splat are the splat's own
+            line = element.last_line + 1
+            continue
+        if element is not None:  # an odd key: a barrier
             cut(line - 1)
             start = element.last_line
             line = element.last_line + 1

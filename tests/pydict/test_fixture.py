@@ -59,13 +59,9 @@ def test_fixture_layout() -> None:
     dicts = parse_source(REGISTRY).dicts
     assert [len(dicts[name].entries) for name in REGISTRY_DICTS] == [27, 11, 3, 12, 6]
     sections = [(s.name, len(s.entries)) for s in dicts["_EMBEDDING_MODELS"].sections]
-    # The splat cuts [Text-only] in two; both parts keep the header's name.
-    assert sections == [
-        (None, 0),
-        ("Text-only", 3),
-        ("Text-only", 4),
-        ("Multimodal", 4),
-    ]
+    # The splat sits inside [Text-only] without cutting it (upstream's
+    # _EMBEDDING_MODELS is one alphabetical run through its splat).
+    assert sections == [(None, 0), ("Text-only", 7), ("Multimodal", 4)]
     whisper = dicts["_MULTIMODAL_MODELS"].find("WhisperForConditionalGeneration")
     assert whisper[0].section == "Encoder-decoder"
     assert dicts["_TEXT_GENERATION_MODELS"].find("StableLMEpochForCausalLM")[
@@ -119,7 +115,9 @@ REGISTRY_INSERTS = [
         '"MiniMaxM1ForCausalLM"',
     ),
     ("_TEXT_GENERATION_MODELS", "AfmoeForCausalLM", None, 11, "# [Decoder-only]"),
-    ("_EMBEDDING_MODELS", "NomicBertModel", None, 52, '"LlamaModel"'),
+    # Splats are no barriers: past "LlamaModel", through the **{...}.
+    ("_EMBEDDING_MODELS", "NomicBertModel", None, 59, '"MistralModel"'),
+    ("_EMBEDDING_MODELS", "ZetaModel", None, 62, '"Qwen2ForProcessRewardModel"'),
     ("_EMBEDDING_MODELS", "CLIPEmbeddingModel", "Multimodal", 63, "# [Multimodal]"),
     (
         "_MULTIMODAL_MODELS",

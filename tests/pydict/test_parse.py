@@ -47,8 +47,8 @@ def test_sections_and_entries() -> None:
     ]
     assert summary == [
         (None, 3, 3, False, []),
-        ("Decoder-only", 4, 11, False, ["B", "A"]),
-        ("Decoder-only", 12, 16, False, ["C"]),
+        # **OTHER sits inside the section: a splat is no barrier
+        ("Decoder-only", 4, 16, False, ["B", "A", "C"]),
         ("Encoder-decoder", 17, 18, False, ["D"]),
         ("Encoder-decoder", 19, 21, True, ["Z", "Y"]),
         ("Encoder-decoder", 22, 24, False, ["E"]),

@@ -32,13 +32,18 @@ SORTS: list[tuple[str, str, str]] = [
         'X = {\n    "A": ("a", "A"),  # t\n    "B": ("b", "B"),\n}\n',
     ),
     (
-        "header-and-splat-are-barriers",
+        "header-is-a-barrier-splat-keeps-its-line-in-one-run",
         'X = {\n    # [One]\n    "D": 1,\n    "C": 1,\n'
         "    **{k: v for k, v in Y.items()},\n"
         '    "B": 1,\n    "A": 1,\n    # [Two]\n    "F": 1,\n    "E": 1,\n}\n',
-        'X = {\n    # [One]\n    "C": 1,\n    "D": 1,\n'
+        'X = {\n    # [One]\n    "A": 1,\n    "B": 1,\n'
         "    **{k: v for k, v in Y.items()},\n"
-        '    "A": 1,\n    "B": 1,\n    # [Two]\n    "E": 1,\n    "F": 1,\n}\n',
+        '    "C": 1,\n    "D": 1,\n    # [Two]\n    "E": 1,\n    "F": 1,\n}\n',
+    ),
+    (
+        "splat-is-no-barrier",
+        'X = {\n    "B": 1,\n    **Y,\n    "A": 1,\n}\n',
+        'X = {\n    "A": 1,\n    **Y,\n    "B": 1,\n}\n',
     ),
     (
         "off-region-untouched",
@@ -74,7 +79,7 @@ NOOPS = [
     "X = {}\n",
     "X = {\n}\n",
     'X = {\n    # scaffold: off\n    "B": 1,\n    "A": 1,\n}\n',
-    'X = {\n    "B": 1,\n    **Y,\n    "A": 1,\n}\n',
+    'X = {\n    "A": 1,\n    **Y,\n    "B": 1,\n}\n',
     'X = {\n    "A": 1,\n    "A": 2,\n}\n',  # duplicates keep their order
     "Y = [3, 2, 1]\n",
 ]
@@ -124,6 +129,7 @@ def test_findings() -> None:
     found = [(f.code, f.line, f.arch) for f in check_dicts(FINDINGS_SOURCE, FAMILY)]
     assert found == [
         ("order", 4, "CohereForCausalLM"),
+        ("order", 7, "AForCausalLM"),  # below D, through the splat
         ("duplicate", 8, "Cohere2ForCausalLM"),
     ]
 
@@ -136,4 +142,4 @@ def test_finding_messages_and_names() -> None:
         "[Decoder-only] of X; run `scaffold check --fix`"
     )
     assert check_dicts(FINDINGS_SOURCE, FAMILY, ["W", "Missing"]) == []
-    assert [f.line for f in check_dicts(FINDINGS_SOURCE, get_key("ascii"))] == [8]
+    assert [f.line for f in check_dicts(FINDINGS_SOURCE, get_key("ascii"))] == [7, 8]
