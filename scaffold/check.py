@@ -26,7 +26,7 @@ from scaffold.pydict import (
     order_findings,
     parse_source,
 )
-from scaffold.registry import KINDS, RegistryView
+from scaffold.registry import RegistryView
 from scaffold.textio import read_source
 from scaffold.tree import Tree
 
@@ -81,9 +81,9 @@ def _docs_findings(
     report.add(docs_where, check_tables(docs, sort_key))
     docs_archs = named_archs(docs)
     documented = {arch for arch, _ in docs_archs}
-    for kind in KINDS.values():
-        literal = registry.parsed.dicts.get(kind.registry_dict)
-        if literal is None or not literal.entries:
+    for kind in registry.kinds.values():
+        literal = registry.kind_dicts[kind.registry_dict]
+        if not literal.entries:
             continue
         if locate_table(docs, kind.name) is None:
             report.notes.append(f"{docs_where}: no {kind.name} table; not checked")
@@ -104,13 +104,20 @@ def check_tree(tree: Tree, sort_key: SortKey) -> TreeReport:
     registry = RegistryView(_parse(tree, tree.registry_path))
     registered = registry.registered
     report.registered = set(registered)
-    report.add(registry_where, _dict_findings(registry.dicts, sort_key))
+    # Order and duplicates: only the kind dicts (not _TRANSFORMERS_* lists,
+    # merges or _PREVIOUSLY_SUPPORTED_MODELS), so --fix sorts what check reports.
+    report.add(registry_where, _dict_findings(registry.kind_dicts, sort_key))
     report.add(registry_where, _module_findings(tree, registered))
 
     examples_where = tree.relative(tree.examples_path)
     if tree.examples_path.is_file():
         examples = _parse(tree, tree.examples_path)
-        report.add(examples_where, _dict_findings(examples.dicts, sort_key))
+        paired = {
+            name: examples.dicts[name]
+            for name in registry.example_dicts()
+            if name in examples.dicts
+        }
+        report.add(examples_where, _dict_findings(paired, sort_key))
         example_archs = {
             entry.key for lit in examples.dicts.values() for entry in lit.entries
         }

@@ -210,8 +210,20 @@ def _with_section_ends(
 
 
 def architecture_tables(text: str) -> list[Table]:
-    """Every table of the document that has an ``Architecture`` column."""
-    return [table for table in scan(text)[1] if table.arch_column is not None]
+    """Every table of the document that lists architectures vLLM registers.
+
+    A table needs an ``Architecture`` column, and one under a ``Plugins``
+    heading does not count: upstream lists out-of-tree plugin architectures
+    there (``_OOT_SUPPORTED_MODELS``), which are deliberately not registered.
+    """
+    headings, tables = scan(text)
+    plugins = _sections(headings, "plugins")
+    return [
+        table
+        for table in tables
+        if table.arch_column is not None
+        and not any(h.line < table.header_line < h.end for h in plugins)
+    ]
 
 
 def named_archs(text: str) -> list[tuple[str, int]]:

@@ -14,7 +14,7 @@ from scaffold.names import family_of
 from scaffold.ordering import SortKey, family_key
 from scaffold.plan import Plan
 from scaffold.pydict import example_value, insert_entry, parse_source, registry_value
-from scaffold.registry import KINDS
+from scaffold.registry import RegistryView
 from scaffold.textio import read_source
 from scaffold.tree import Tree
 
@@ -40,13 +40,14 @@ class NewModel:
 
 def plan_new_model(tree: Tree, request: NewModel) -> Plan:
     """Every change ``new-model`` makes, or ScaffoldError (and nothing planned)."""
-    kind = KINDS[request.kind]
     plan = Plan(tree.root)
     module = request.alias_of[0] if request.alias_of else request.module
     class_name = request.alias_of[1] if request.alias_of else request.class_name
 
     registry = read_source(tree.registry_path)
     with located(tree.relative(tree.registry_path)):
+        parsed = parse_source(registry.text)
+        kind = RegistryView(parsed).kind(request.kind)
         new_registry = insert_entry(
             registry.text,
             kind.registry_dict,
@@ -54,6 +55,7 @@ def plan_new_model(tree: Tree, request: NewModel) -> Plan:
             registry_value(module, class_name),
             request.sort_key,
             request.section,
+            parsed=parsed,
         )
     plan.add(
         tree.registry_path,
@@ -66,7 +68,7 @@ def plan_new_model(tree: Tree, request: NewModel) -> Plan:
     else:
         bases = _plan_model_files(tree, request, plan)
 
-    _plan_docs(tree, request, plan, bases)
+    _plan_docs(tree, kind.name, request, plan, bases)
     _plan_example(tree, request, kind.examples_dict, plan)
     return plan
 
@@ -129,7 +131,9 @@ def _plan_model_files(tree: Tree, request: NewModel, plan: Plan) -> list[str]:
     return bases
 
 
-def _plan_docs(tree: Tree, request: NewModel, plan: Plan, bases: list[str]) -> None:
+def _plan_docs(
+    tree: Tree, kind: str, request: NewModel, plan: Plan, bases: list[str]
+) -> None:
     path = tree.docs_path
     where = tree.relative(path)
     if not path.is_file():
@@ -145,9 +149,9 @@ def _plan_docs(tree: Tree, request: NewModel, plan: Plan, bases: list[str]) -> N
         pp="SupportsPP" in bases,
     )
     with located(where):
-        new = insert_row(docs.text, request.kind, row, request.sort_key)
+        new = insert_row(docs.text, kind, row, request.sort_key)
     if new is None:
-        plan.notes.append(f"{where}: no {request.kind} table; no docs row added")
+        plan.notes.append(f"{where}: no {kind} table; no docs row added")
         return
     plan.add(path, docs.encode(docs.text), docs.encode(new))
 

@@ -17,7 +17,7 @@ from scaffold.errors import ScaffoldError, located
 from scaffold.modelfile import importers_of
 from scaffold.plan import Plan
 from scaffold.pydict import parse_source, remove_entry
-from scaffold.registry import RegistryView, dicts_holding, example_dict_names
+from scaffold.registry import RegistryView, dicts_holding
 from scaffold.textio import SourceText, read_source
 from scaffold.tree import Tree
 
@@ -52,7 +52,7 @@ def plan_remove(tree: Tree, arch: str) -> Plan:
     for module in sorted(modules - still_used):
         _plan_module_removal(tree, module, arch, plan)
     _plan_docs(tree, arch, plan)
-    _plan_examples(tree, arch, plan)
+    _plan_examples(tree, arch, view.example_dicts(), plan)
     return plan
 
 
@@ -103,9 +103,9 @@ def _plan_docs(tree: Tree, arch: str, plan: Plan) -> None:
     )
 
 
-def _plan_examples(tree: Tree, arch: str, plan: Plan) -> None:
+def _plan_examples(tree: Tree, arch: str, dict_names: list[str], plan: Plan) -> None:
     def edit(text: str) -> str:
-        holders = dicts_holding(parse_source(text), example_dict_names(), arch)
+        holders = dicts_holding(parse_source(text), dict_names, arch)
         return _remove_from(text, holders, arch)
 
     _plan_optional_edit(tree, tree.examples_path, plan, "example entry", edit)
