@@ -16,7 +16,7 @@ from scaffold.docs import check_tables, locate_table, named_archs
 from scaffold.errors import located
 from scaffold.findings import Finding
 from scaffold.git import file_at
-from scaffold.modelfile import defined_classes
+from scaffold.modelfile import exported_names
 from scaffold.ordering import SortKey
 from scaffold.pydict import (
     DictLiteral,
@@ -59,17 +59,14 @@ def _dict_findings(dicts: dict[str, DictLiteral], sort_key: SortKey) -> list[Fin
 
 def _module_findings(tree: Tree, registered: dict[str, Entry]) -> list[Finding]:
     @cache
-    def classes_of(module: str) -> dict[str, list[str]] | None:
-        path = tree.module_path(module)
-        if not path.is_file():
-            return None
+    def names_of(module: str) -> tuple[str, set[str] | None]:
+        path = tree.registered_module_file(module)
+        if path is None:
+            return tree.relative(tree.module_path(module)), None
         with located(tree.relative(path)):
-            return defined_classes(read_source(path).text)
+            return tree.relative(path), exported_names(read_source(path).text)
 
-    def module_file(module: str) -> str:
-        return tree.relative(tree.module_path(module))
-
-    return module_findings(registered, classes_of, module_file)
+    return module_findings(registered, names_of)
 
 
 def _docs_findings(
@@ -80,7 +77,7 @@ def _docs_findings(
     docs = read_source(tree.docs_path).text
     report.add(docs_where, check_tables(docs, sort_key))
     docs_archs = named_archs(docs)
-    documented = {arch for arch, _ in docs_archs}
+    documented = documented_archs({arch for arch, _ in docs_archs}, registry.registered)
     for kind in registry.kinds.values():
         literal = registry.kind_dicts[kind.registry_dict]
         if not literal.entries:
@@ -95,6 +92,23 @@ def _docs_findings(
             missing_findings(kind_entries, documented, "docs-missing", where),
         )
     report.add(docs_where, docs_extra_findings(docs_archs, registry.registered))
+
+
+def documented_archs(names: set[str], registered: dict[str, Entry]) -> set[str]:
+    """The registered architectures that docs rows naming ``names`` document.
+
+    Matched ignoring case (``ExaoneMoE`` and ``ExaoneMoe`` are one model to a
+    reader), and a row may name the class instead of the architecture
+    (upstream's ``NVLM_D_Model`` row documents ``"NVLM_D": (..., "NVLM_D_Model")``)
+    when no architecture has that name.
+    """
+    folded = {name.casefold() for name in names}
+    return {
+        arch
+        for arch, entry in registered.items()
+        if arch.casefold() in folded
+        or (entry.pair and entry.pair[1] in names and entry.pair[1] not in registered)
+    }
 
 
 def check_tree(tree: Tree, sort_key: SortKey) -> TreeReport:
@@ -173,7 +187,11 @@ def missing_findings(
 def docs_extra_findings(
     docs_archs: Iterable[tuple[str, int]], registered: dict[str, Entry]
 ) -> list[Finding]:
-    """A docs row naming an architecture that no registry dict has."""
+    """A docs row naming an architecture that no registry dict has (by name,
+    case ignored, or as the class of a registered entry)."""
+    known = {arch.casefold() for arch in registered} | {
+        entry.pair[1].casefold() for entry in registered.values() if entry.pair
+    }
     return [
         Finding(
             "docs-extra",
@@ -183,19 +201,18 @@ def docs_extra_findings(
             "(remove the row, or register the architecture)",
         )
         for arch, line in docs_archs
-        if arch not in registered
+        if arch.casefold() not in known
     ]
 
 
 def module_findings(
     registered: dict[str, Entry],
-    classes_of: Callable[[str], dict[str, list[str]] | None],
-    module_file: Callable[[str], str],
+    names_of: Callable[[str], tuple[str, set[str] | None]],
 ) -> list[Finding]:
     """``bad-entry``, ``module-missing`` and ``class-missing`` per registry entry.
 
-    ``classes_of(module)`` gives the classes a module file defines, or None
-    when the file does not exist.
+    ``names_of(module)`` gives the module's file as shown in messages and the
+    names it offers (classes, re-exports), or None when no file exists.
     """
     findings = []
     for arch, entry in registered.items():
@@ -210,23 +227,23 @@ def module_findings(
             )
             continue
         module, class_name = entry.pair
-        classes = classes_of(module)
-        if classes is None:
+        where, names = names_of(module)
+        if names is None:
             findings.append(
                 Finding(
                     "module-missing",
                     entry.key_line,
                     arch,
-                    f"{arch}: module file {module_file(module)} does not exist",
+                    f"{arch}: module {module} has no file (looked for {where})",
                 )
             )
-        elif class_name not in classes:
+        elif class_name not in names:
             findings.append(
                 Finding(
                     "class-missing",
                     entry.key_line,
                     arch,
-                    f"{arch}: {module_file(module)} does not define {class_name}",
+                    f"{arch}: {where} does not define {class_name}",
                 )
             )
     return findings

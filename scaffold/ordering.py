@@ -31,10 +31,16 @@ _TOKEN = re.compile(r"\d+|[^\d_]+")
 SortKey = Callable[[str], Any]
 
 
-def natural(text: str) -> tuple[tuple[int, int, str], ...]:
-    """Case- and underscore-insensitive key that compares digit runs as numbers."""
+def natural(text: str) -> tuple[tuple[int, str], ...]:
+    """Case- and underscore-insensitive key; a digit run sorts before letters.
+
+    Digit runs compare digit by digit, as version numbers are written in
+    architecture names: ``DeepseekV32`` is 3.2 and comes before ``DeepseekV4``,
+    ``KimiK25`` before ``KimiK3`` (upstream vLLM's order; comparing them as
+    integers would put 32 after 4).
+    """
     return tuple(
-        (0, int(token), "") if token.isdigit() else (1, 0, token)
+        (0, token) if token.isdigit() else (1, token)
         for token in _TOKEN.findall(text.casefold())
     )
 
@@ -48,9 +54,14 @@ def split_family(arch: str) -> tuple[str, str]:
 
 
 def family_key(arch: str) -> tuple[Any, ...]:
-    """DESIGN §4 ``family`` key: a base before its numbered variants, heads together."""
+    """DESIGN §4 ``family`` key: a base before its numbered variants, heads together.
+
+    Names equal but for case or underscores (``ExaoneMoE``/``ExaoneMoe``,
+    ``LLaMA``/``Llama``) get equal keys: either order is sorted, so neither
+    is an ``order`` finding and ``--fix`` (a stable sort) leaves them be.
+    """
     stem, suffix = split_family(arch)
-    return (natural(stem), natural(suffix), arch)
+    return (natural(stem), natural(suffix))
 
 
 def casefold_key(arch: str) -> str:

@@ -51,6 +51,22 @@ class Tree:
         """The file of model module ``module`` (a name, never a path)."""
         return self.models_dir / f"{module}.py"
 
+    def registered_module_file(self, module: str) -> Path | None:
+        """The file a registry entry's module names, or None when there is none.
+
+        As upstream's ``_resolve_module_name``: a value starting with the
+        package name (``"vllm.models.beam"``) is an absolute module, any other
+        a module under ``models/``; either may be a file or a package folder.
+        """
+        if module.startswith(f"{self.package}."):
+            base = self.root.joinpath(*module.split("."))
+        else:
+            base = self.models_dir.joinpath(*module.split("."))
+        for candidate in (base.with_name(f"{base.name}.py"), base / "__init__.py"):
+            if candidate.is_file():
+                return candidate
+        return None
+
     def generated_test_path(self, module: str) -> Path | None:
         """The parity test ``new-model`` writes for ``module``; None for vLLM."""
         if self.package == UPSTREAM_PACKAGE:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from scaffold.modelfile.classes import defined_classes, importers_of
+from scaffold.modelfile.classes import defined_classes, exported_names, importers_of
 from scaffold.modelfile.clone import Clone, clone_model
 from scaffold.modelfile.render import render, todo_items
 
@@ -10,6 +10,7 @@ __all__ = [
     "Clone",
     "clone_model",
     "defined_classes",
+    "exported_names",
     "importers_of",
     "render",
     "todo_items",

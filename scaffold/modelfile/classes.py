@@ -33,6 +33,27 @@ def defined_classes(source: str) -> dict[str, list[str]]:
     return classes
 
 
+def exported_names(source: str) -> set[str]:
+    """Names a module offers at top level: its classes and assignments (see
+    :func:`defined_classes`) and what it imports (re-exports such as a
+    package's ``from .model import BeamForCausalLM``), including imports made
+    under a top-level ``if``/``try`` (upstream picks a platform's class so)."""
+    names: set[str] = set()
+    pending = list(_parse(source).body)
+    while pending:
+        node = pending.pop()
+        if isinstance(node, ast.ImportFrom | ast.Import):
+            names.update((a.asname or a.name).split(".")[0] for a in node.names)
+        elif isinstance(node, ast.If | ast.Try):
+            pending += [*node.body, *node.orelse, *getattr(node, "finalbody", [])]
+            pending += [s for h in getattr(node, "handlers", []) for s in h.body]
+        elif isinstance(node, ast.ClassDef):
+            names.add(node.name)
+        elif isinstance(node, ast.Assign):
+            names.update(t.id for t in node.targets if isinstance(t, ast.Name))
+    return names
+
+
 def _base_name(base: ast.expr) -> str:
     if isinstance(base, ast.Attribute):
         return base.attr

@@ -31,7 +31,7 @@ REGISTRY_ORDER = [
     (25, "GlmForCausalLM"),
     (27, "GPT2LMHeadModel"),
     (37, "MiniMaxM1ForCausalLM"),
-    (40, "MPTForCausalLM"),
+    # (40, "MPTForCausalLM") after "MptForCausalLM": equal but for case, no finding
     (44, "StableLMEpochForCausalLM"),
     (60, "Qwen2ForRewardModel"),
     (61, "Qwen2ForProcessRewardModel"),
@@ -45,7 +45,7 @@ REGISTRY_ORDER = [
 ]
 EXAMPLES_ORDER = [
     (27, "AquilaForCausalLM"),
-    (60, "LLaMAForCausalLM"),
+    # (60, "LLaMAForCausalLM"): equal but for case to "LlamaForCausalLM" above
     (74, "Qwen3ForCausalLM"),
     (88, "Qwen2ForProcessRewardModel"),
     (125, "LlavaForConditionalGeneration"),
