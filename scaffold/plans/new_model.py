@@ -14,7 +14,7 @@ from scaffold.names import family_of
 from scaffold.ordering import SortKey, family_key
 from scaffold.plan import Plan
 from scaffold.pydict import example_value, insert_entry, parse_source, registry_value
-from scaffold.registry import RegistryView
+from scaffold.registry import Kind, RegistryView
 from scaffold.textio import read_source
 from scaffold.tree import Tree
 
@@ -66,7 +66,7 @@ def plan_new_model(tree: Tree, request: NewModel) -> Plan:
     if request.alias_of:
         bases = _aliased_class_bases(tree, module, class_name)
     else:
-        bases = _plan_model_files(tree, request, plan)
+        bases = _plan_model_files(tree, request, kind, plan)
 
     _plan_docs(tree, kind.name, request, plan, bases)
     _plan_example(tree, request, kind.examples_dict, plan)
@@ -91,7 +91,9 @@ def _aliased_class_bases(tree: Tree, module: str, class_name: str) -> list[str]:
     return classes[class_name]
 
 
-def _plan_model_files(tree: Tree, request: NewModel, plan: Plan) -> list[str]:
+def _plan_model_files(
+    tree: Tree, request: NewModel, kind: Kind, plan: Plan
+) -> list[str]:
     """Plan the model file (and its test); return the model class's bases."""
     variables = {
         "package": tree.package,
@@ -99,6 +101,8 @@ def _plan_model_files(tree: Tree, request: NewModel, plan: Plan) -> list[str]:
         "class_name": request.class_name,
         "arch": request.arch,
         "module": request.module,
+        "kind": kind.name,
+        "pooling": kind.is_pooling,
     }
     model_path = tree.module_path(request.module)
     bases = ["SupportsLoRA", "SupportsPP"]  # what the template's class mixes in
