@@ -13,7 +13,13 @@ from scaffold.modelfile import clone_model, defined_classes, render, todo_items
 from scaffold.names import family_of
 from scaffold.ordering import SortKey, family_key
 from scaffold.plan import Plan
-from scaffold.pydict import example_value, insert_entry, parse_source, registry_value
+from scaffold.pydict import (
+    DictLiteral,
+    example_value,
+    insert_entry,
+    parse_source,
+    registry_value,
+)
 from scaffold.registry import Kind, RegistryView
 from scaffold.textio import read_source
 from scaffold.tree import Tree
@@ -48,13 +54,14 @@ def plan_new_model(tree: Tree, request: NewModel) -> Plan:
     with located(tree.relative(tree.registry_path)):
         parsed = parse_source(registry.text)
         kind = RegistryView(parsed).kind(request.kind)
+        literal = parsed.require(kind.registry_dict)
         new_registry = insert_entry(
             registry.text,
             kind.registry_dict,
             request.arch,
             registry_value(module, class_name),
             request.sort_key,
-            request.section,
+            section_for(literal, request.section, request.arch, strict=True),
             parsed=parsed,
         )
     plan.add(
@@ -69,8 +76,34 @@ def plan_new_model(tree: Tree, request: NewModel) -> Plan:
         bases = _plan_model_files(tree, request, kind, plan)
 
     _plan_docs(tree, kind.name, request, plan, bases)
-    _plan_example(tree, request, kind.examples_dict, plan)
+    _plan_example(tree, request, kind.examples_dict, section_names(literal), plan)
     return plan
+
+
+def section_for(
+    literal: DictLiteral, requested: str | None, arch: str, *, strict: bool
+) -> str | None:
+    """The section of ``literal`` that ``arch`` goes into (None: the default).
+
+    Sections are per file: upstream's ``_SPECULATIVE_DECODING_MODELS`` has
+    none while its examples dict has ``[Eagle]``, ``[MTP]``, ... So a
+    ``--section`` applies to a dict that has named sections, and is ignored
+    by one that has none; a ``strict`` dict (the registry) that has sections
+    but not this one lets :func:`insert_entry` refuse it, a lenient one (the
+    examples, which mirror the registry only loosely) takes its default.
+    Without ``--section``, a section whose name is part of the architecture
+    (``OrcaMTPModel`` -> ``[MTP]``; the longest such name) is chosen.
+    """
+    names = section_names(literal)
+    if requested is not None and (requested in names or (strict and names)):
+        return requested
+    matching = [name for name in names if name.casefold() in arch.casefold()]
+    return max(matching, key=len, default=None)
+
+
+def section_names(literal: DictLiteral) -> set[str]:
+    """The named sections of ``literal`` one can insert into."""
+    return {s.name for s in literal.sections if s.name is not None and not s.frozen}
 
 
 def _aliased_class_bases(tree: Tree, module: str, class_name: str) -> list[str]:
@@ -160,7 +193,13 @@ def _plan_docs(
     plan.add(path, docs.encode(docs.text), docs.encode(new))
 
 
-def _plan_example(tree: Tree, request: NewModel, dict_name: str, plan: Plan) -> None:
+def _plan_example(
+    tree: Tree,
+    request: NewModel,
+    dict_name: str,
+    registry_sections: set[str],
+    plan: Plan,
+) -> None:
     path = tree.examples_path
     where = tree.relative(path)
     if not path.is_file():
@@ -175,9 +214,14 @@ def _plan_example(tree: Tree, request: NewModel, dict_name: str, plan: Plan) -> 
         if dict_name not in parsed.dicts and dict_name not in parsed.non_dicts:
             plan.notes.append(f"{where}: no {dict_name}; no example entry added")
             return
-        # The examples file mirrors the registry's sections only loosely.
-        sections = {s.name for s in parsed.require(dict_name).sections}
-        section = request.section if request.section in sections else None
+        literal = parsed.require(dict_name)
+        known = registry_sections | section_names(literal)
+        if request.section is not None and request.section not in known:
+            raise ScaffoldError(
+                f"--section {request.section!r}: neither the registry dict nor "
+                f"{dict_name} has it (known: {', '.join(sorted(known)) or 'none'})"
+            )
+        section = section_for(literal, request.section, request.arch, strict=False)
         new = insert_entry(
             examples.text,
             dict_name,
