@@ -12,7 +12,13 @@ from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
 
-from scaffold.docs import check_tables, locate_table, named_archs
+from scaffold.docs import (
+    check_tables,
+    docs_extra_findings,
+    documented_archs,
+    locate_table,
+    named_archs,
+)
 from scaffold.errors import located
 from scaffold.findings import Finding
 from scaffold.git import file_at
@@ -72,43 +78,38 @@ def _module_findings(tree: Tree, registered: dict[str, Entry]) -> list[Finding]:
 def _docs_findings(
     tree: Tree, registry: RegistryView, sort_key: SortKey, report: TreeReport
 ) -> None:
-    docs_where = tree.relative(tree.docs_path)
     registry_where = tree.relative(tree.registry_path)
-    docs = read_source(tree.docs_path).text
-    report.add(docs_where, check_tables(docs, sort_key))
-    docs_archs = named_archs(docs)
-    documented = documented_archs({arch for arch, _ in docs_archs}, registry.registered)
+    pages = {page: read_source(page).text for page in tree.docs_pages()}
+    named = {page: named_archs(text) for page, text in pages.items()}
+    for page, text in pages.items():
+        report.add(tree.relative(page), check_tables(text, sort_key))
+    if tree.docs_path in pages:
+        # Only the main page: the pooling pages are usage guides that also list
+        # checkpoints vLLM converts on the fly (Qwen3ForSequenceClassification),
+        # which no registry dict names.
+        extra = docs_extra_findings(named[tree.docs_path], registry.registered)
+        report.add(tree.relative(tree.docs_path), extra)
+    # An architecture may be documented on any page (a cross-encoder's row
+    # lives on scoring.md, not classify.md).
+    names = {arch for page_archs in named.values() for arch, _ in page_archs}
+    documented = documented_archs(names, registry.registered)
     for kind in registry.kinds.values():
         literal = registry.kind_dicts[kind.registry_dict]
-        if not literal.entries:
+        page = tree.docs_page_of(kind.pooling_docs)
+        if not literal.entries or page not in pages:
             continue
-        if locate_table(docs, kind.name) is None:
-            report.notes.append(f"{docs_where}: no {kind.name} table; not checked")
+        own_page = page != tree.docs_path
+        if locate_table(pages[page], None if own_page else kind.name) is None:
+            report.notes.append(
+                f"{tree.relative(page)}: no {kind.name} table; not checked"
+            )
             continue
         kind_entries = {e.key: e for e in literal.entries}
-        where = f"row in {docs_where}"
+        where = f"row in {tree.relative(page)}"
         report.add(
             registry_where,
             missing_findings(kind_entries, documented, "docs-missing", where),
         )
-    report.add(docs_where, docs_extra_findings(docs_archs, registry.registered))
-
-
-def documented_archs(names: set[str], registered: dict[str, Entry]) -> set[str]:
-    """The registered architectures that docs rows naming ``names`` document.
-
-    Matched ignoring case (``ExaoneMoE`` and ``ExaoneMoe`` are one model to a
-    reader), and a row may name the class instead of the architecture
-    (upstream's ``NVLM_D_Model`` row documents ``"NVLM_D": (..., "NVLM_D_Model")``)
-    when no architecture has that name.
-    """
-    folded = {name.casefold() for name in names}
-    return {
-        arch
-        for arch, entry in registered.items()
-        if arch.casefold() in folded
-        or (entry.pair and entry.pair[1] in names and entry.pair[1] not in registered)
-    }
 
 
 def check_tree(tree: Tree, sort_key: SortKey) -> TreeReport:
@@ -143,7 +144,7 @@ def check_tree(tree: Tree, sort_key: SortKey) -> TreeReport:
     else:
         report.notes.append(f"{examples_where} not found; examples not checked")
 
-    if tree.docs_path.is_file():
+    if tree.docs_pages():
         _docs_findings(tree, registry, sort_key, report)
     else:
         report.notes.append(f"{tree.relative(tree.docs_path)} not found; not checked")
@@ -181,27 +182,6 @@ def missing_findings(
         )
         for arch, entry in registered.items()
         if arch not in known
-    ]
-
-
-def docs_extra_findings(
-    docs_archs: Iterable[tuple[str, int]], registered: dict[str, Entry]
-) -> list[Finding]:
-    """A docs row naming an architecture that no registry dict has (by name,
-    case ignored, or as the class of a registered entry)."""
-    known = {arch.casefold() for arch in registered} | {
-        entry.pair[1].casefold() for entry in registered.values() if entry.pair
-    }
-    return [
-        Finding(
-            "docs-extra",
-            line,
-            arch,
-            f"docs name {arch}, which is registered nowhere "
-            "(remove the row, or register the architecture)",
-        )
-        for arch, line in docs_archs
-        if arch.casefold() not in known
     ]
 
 

@@ -43,6 +43,27 @@ class Tree:
         return self.root / "docs" / "models" / "supported_models.md"
 
     @property
+    def pooling_docs_dir(self) -> Path:
+        """Upstream's per-usage pages of pooling models (may be missing)."""
+        return self.root / "docs" / "models" / "pooling_models"
+
+    def docs_pages(self) -> list[Path]:
+        """Every docs page with architecture tables that exists."""
+        pages = [self.docs_path, *sorted(self.pooling_docs_dir.glob("*.md"))]
+        return [page for page in pages if page.is_file()]
+
+    def docs_page_of(self, pooling_docs: str | None) -> Path:
+        """A kind's docs page: its pooling page when it has one, else the main one.
+
+        ``pooling_docs`` is :attr:`scaffold.registry.Kind.pooling_docs`.
+        """
+        if pooling_docs:
+            page = self.pooling_docs_dir / f"{pooling_docs}.md"
+            if page.is_file():
+                return page
+        return self.docs_path
+
+    @property
     def examples_path(self) -> Path:
         """The HF example entries (may be missing: reported, not fatal)."""
         return self.root / "tests" / "models" / "registry.py"

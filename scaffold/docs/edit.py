@@ -98,8 +98,13 @@ def render_row(table: Table, new: NewRow) -> str:
     return f"{style.indent}|{body}{'|' if style.closing_pipe else ''}"
 
 
-def insert_row(text: str, kind: str, new: NewRow, sort_key: SortKey) -> str | None:
+def insert_row(
+    text: str, kind: str | None, new: NewRow, sort_key: SortKey
+) -> str | None:
     """Insert a row for ``new`` into the ``kind`` table of the document.
+
+    ``kind`` None: the document is the kind's own page (see
+    :func:`~scaffold.docs.table.locate_table`).
 
     The row goes to the slot with the fewest out-of-order rows
     (:func:`scaffold.ordering.best_slot` over the rows' first architectures).
@@ -113,8 +118,8 @@ def insert_row(text: str, kind: str, new: NewRow, sort_key: SortKey) -> str | No
     for row in table.rows:
         if new.arch in row.archs:
             raise ScaffoldError(
-                f"{new.arch} is already in the {kind} docs table; remove that row "
-                "first",
+                f"{new.arch} is already in the {kind or 'page'}'s docs table; "
+                "remove that row first",
                 line=row.line,
             )
     slot = best_slot(

@@ -252,7 +252,7 @@ def _sections(
     ]
 
 
-def locate_table(text: str, kind: str) -> Table | None:
+def locate_table(text: str, kind: str | None) -> Table | None:
     """The architecture table for ``kind`` (DESIGN §5), or None if the doc has none.
 
     ``text-generation``: under a ``Text Generation`` heading inside the first
@@ -260,8 +260,20 @@ def locate_table(text: str, kind: str) -> Table | None:
     other kind: under a heading that names it (``cross-encoder`` matches
     "Cross-encoder / Reranker"). The first matching heading whose section holds
     an architecture table wins, and the first such table in it is returned.
+    ``None`` means the document is the kind's own page (upstream's
+    ``pooling_models/embed.md``): its first table under a ``Text-only``
+    heading, else its first architecture table.
     """
     headings, tables = scan(text)
+    if kind is None:
+        own = architecture_tables(text)
+        text_only = [
+            table
+            for heading in _sections(headings, "text-only")
+            for table in own
+            if heading.line < table.header_line < heading.end
+        ]
+        return (text_only or own or [None])[0]
     if kind == "text-generation":
         text_only = _sections(headings, "text-only")[:1]
         candidates = [

@@ -32,8 +32,8 @@ def plan_fix(tree: Tree, sort_key: SortKey) -> Plan:
         plan.add(
             tree.examples_path, examples.encode(examples.text), examples.encode(new)
         )
-    if tree.docs_path.is_file():
-        docs = read_source(tree.docs_path)
+    for page in tree.docs_pages():
+        docs = read_source(page)
         new = sort_tables(docs.text, sort_key)
-        plan.add(tree.docs_path, docs.encode(docs.text), docs.encode(new))
+        plan.add(page, docs.encode(docs.text), docs.encode(new))
     return plan

@@ -75,7 +75,7 @@ def plan_new_model(tree: Tree, request: NewModel) -> Plan:
     else:
         bases = _plan_model_files(tree, request, kind, plan)
 
-    _plan_docs(tree, kind.name, request, plan, bases)
+    _plan_docs(tree, kind, request, plan, bases)
     _plan_example(tree, request, kind.examples_dict, section_names(literal), plan)
     return plan
 
@@ -169,9 +169,11 @@ def _plan_model_files(
 
 
 def _plan_docs(
-    tree: Tree, kind: str, request: NewModel, plan: Plan, bases: list[str]
+    tree: Tree, kind: Kind, request: NewModel, plan: Plan, bases: list[str]
 ) -> None:
-    path = tree.docs_path
+    path = tree.docs_page_of(kind.pooling_docs)
+    # On a kind's own page (pooling_models/embed.md) its first table is the one.
+    table_kind = kind.name if path == tree.docs_path else None
     where = tree.relative(path)
     if not path.is_file():
         plan.notes.append(f"{where} not found; no docs row added")
@@ -186,9 +188,9 @@ def _plan_docs(
         pp="SupportsPP" in bases,
     )
     with located(where):
-        new = insert_row(docs.text, kind, row, request.sort_key)
+        new = insert_row(docs.text, table_kind, row, request.sort_key)
     if new is None:
-        plan.notes.append(f"{where}: no {kind} table; no docs row added")
+        plan.notes.append(f"{where}: no {kind.name} table; no docs row added")
         return
     plan.add(path, docs.encode(docs.text), docs.encode(new))
 

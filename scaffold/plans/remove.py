@@ -98,9 +98,19 @@ def _plan_delete(plan: Plan, path: Path, source: SourceText | None = None) -> No
 
 
 def _plan_docs(tree: Tree, arch: str, plan: Plan) -> None:
-    _plan_optional_edit(
-        tree, tree.docs_path, plan, "docs row", lambda text: remove_arch(text, arch)
-    )
+    """Take ``arch`` out of every docs page that names it (pooling pages too)."""
+    pages = tree.docs_pages()
+    if not pages:
+        plan.notes.append(f"{tree.relative(tree.docs_path)} not found; no docs row")
+    changed = False
+    for page in pages:
+        source = read_source(page)
+        with located(tree.relative(page)):
+            new = remove_arch(source.text, arch)
+        changed = changed or new != source.text
+        plan.add(page, source.encode(source.text), source.encode(new))
+    if pages and not changed:
+        plan.notes.append(f"{tree.relative(tree.docs_path)}: no docs row to remove")
 
 
 def _plan_examples(tree: Tree, arch: str, dict_names: list[str], plan: Plan) -> None:
