@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -95,7 +96,16 @@ class Tree:
         return self.root / "tests" / "models" / f"test_{module}.py"
 
     def relative(self, path: Path) -> str:
-        """``path`` relative to the root, as printed in messages and diffs."""
+        """``path`` as messages print it: relative to where the user stands.
+
+        From the tree root or any folder above or inside it, that is the path
+        a shell there (and an editor's "go to file:line") understands. From a
+        folder outside the tree (``--root ../vllm``), it is relative to the
+        root the user named instead of a run of ``../``.
+        """
+        here = Path.cwd()
+        if here == self.root or self.root in here.parents or here in self.root.parents:
+            return Path(os.path.relpath(path, here)).as_posix()
         try:
             return path.relative_to(self.root).as_posix()
         except ValueError:

@@ -202,3 +202,21 @@ def test_bad_value_is_a_finding_and_missing_table_a_note(embedded_tree, capsys):
     captured = capsys.readouterr()
     assert "[bad-entry] XverseForCausalLM" in captured.out
     assert "no text-generation table; not checked" in captured.err
+
+
+@pytest.mark.parametrize(
+    ("stand_in", "registry_shown"),
+    [
+        (".", "vllm/model_executor/models/registry.py"),
+        ("vllm/model_executor", "models/registry.py"),
+        ("..", "vllm_tree/vllm/model_executor/models/registry.py"),
+    ],
+)
+def test_paths_are_relative_to_where_the_user_stands(
+    fixture_tree, monkeypatch, capsys, stand_in, registry_shown
+):
+    monkeypatch.chdir(fixture_tree / stand_in)
+    # Above the tree, the walk up from here cannot find it: name it.
+    assert main(["--root", "vllm_tree"] if stand_in == ".." else []) == 1
+    out = capsys.readouterr().out
+    assert f"\n{registry_shown}:12: [order] AquilaForCausalLM" in f"\n{out}"
