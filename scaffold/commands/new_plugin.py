@@ -9,17 +9,24 @@ from pathlib import Path
 from scaffold.commands.common import command_parser, run, run_plan
 from scaffold.names import check_arch
 from scaffold.plans import NewPlugin, check_package_name, plan_new_plugin
+from scaffold.plans.new_plugin import ENGINES
 
 
 def _parser() -> argparse.ArgumentParser:
     parser = command_parser(
         "new-plugin",
-        "Generate a plugin package that registers ARCH from a general-plugin "
-        "entry point: pyproject.toml, NAME/__init__.py with register(), the "
-        "model module and a parity test.",
+        "Generate a plugin package that registers ARCH from the engine's "
+        "general-plugin entry point: pyproject.toml, NAME/__init__.py with "
+        "register(), the model module (written for the engine) and its test.",
     )
     parser.add_argument("name", metavar="NAME", help="package name, e.g. my_plugin")
     parser.add_argument("--arch", required=True, help="e.g. MyLlamaForCausalLM")
+    parser.add_argument(
+        "--engine",
+        choices=ENGINES,
+        default="vllm",
+        help="the engine the plugin is for (default: vllm)",
+    )
     parser.add_argument("--out", metavar="DIR", help="where to write (default: ./NAME)")
     parser.add_argument("--force", action="store_true", help="write into a used DIR")
     parser.add_argument("--dry-run", action="store_true", help="print the diff only")
@@ -33,6 +40,7 @@ def _new_plugin(args: argparse.Namespace) -> int:
         name=name,
         arch=check_arch(args.arch, "--arch"),
         out=Path(args.out or name).resolve(),
+        engine=args.engine,
         force=args.force,
     )
     # No tree lock: the plugin is written to its own new folder.

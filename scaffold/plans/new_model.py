@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from scaffold.docs import NewRow, insert_row
 from scaffold.errors import ScaffoldError, located
 from scaffold.modelfile import clone_model, defined_classes, render, todo_items
+from scaffold.modelfile.conventions import tree_conventions
 from scaffold.names import family_of
 from scaffold.ordering import SortKey, family_key
 from scaffold.plan import Plan
@@ -149,7 +150,10 @@ def _plan_model_files(
             for line, text in clone.leftovers
         ]
     else:
-        outputs = [(model_path, render("model.py.jinja", **variables))]
+        # The SPDX header and transformers names are the tree's, so the file
+        # passes the tree's own hooks (DESIGN §9).
+        conventions = tree_conventions(tree).variables()
+        outputs = [(model_path, render("model.py.jinja", **variables, **conventions))]
     test_path = tree.generated_test_path(request.module)
     if test_path is not None:
         outputs.append((test_path, render("test_model.py.jinja", **variables)))

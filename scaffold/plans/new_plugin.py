@@ -1,10 +1,12 @@
-"""Plan ``scaffold new-plugin``: an out-of-tree model package for ``vllm_stub``.
+"""Plan ``scaffold new-plugin``: an out-of-tree model package for one engine.
 
 The package registers its architecture from a general-plugin entry point,
-lazily, by a ``"module:Class"`` string (DESIGN §1). It targets ``vllm_stub``
-because the model module is rendered for it; ``register()`` therefore imports
-``ModelRegistry`` from that same package rather than trying ``vllm`` first --
-a vllm_stub model registered with vLLM could never run there.
+lazily, by a ``"module:Class"`` string (DESIGN §1, §7). It targets one engine
+(``--engine``: ``vllm``, the default, or ``vllm_stub``): its model module is
+rendered for that engine, ``register()`` imports that engine's
+``ModelRegistry``, and the entry point is in that engine's group only. So the
+other engine never loads it: a vllm_stub plugin inside vLLM (or the reverse)
+would fail on its first import and stop that engine from starting.
 """
 
 from __future__ import annotations
@@ -15,11 +17,18 @@ from pathlib import Path
 
 from scaffold.errors import ScaffoldError
 from scaffold.modelfile import render, todo_items
+from scaffold.modelfile.conventions import default_conventions
 from scaffold.names import default_module, family_of
 from scaffold.plan import Plan
 from scaffold.textio import read_source
 
-ENGINE_PACKAGE = "vllm_stub"
+ENGINES = ("vllm", "vllm_stub")
+# The generated test: vLLM is inspected (serving it needs a GPU build), the
+# stub runs the model against transformers.
+TEST_TEMPLATES = {
+    "vllm": "plugin_test_vllm.py.jinja",
+    "vllm_stub": "plugin_test.py.jinja",
+}
 
 
 @dataclass(frozen=True)
@@ -29,6 +38,7 @@ class NewPlugin:
     name: str
     arch: str
     out: Path
+    engine: str = "vllm"
     force: bool = False
 
 
@@ -38,6 +48,11 @@ def check_package_name(name: str) -> str:
         raise ScaffoldError(
             f"NAME {name!r} must be a lower-case Python identifier that is not a "
             "keyword, e.g. my_llama_plugin"
+        )
+    if name in ENGINES:
+        raise ScaffoldError(
+            f"NAME {name!r} is an engine's package; installed, the plugin would "
+            "shadow it (pick another, e.g. my_llama_plugin)"
         )
     return name
 
@@ -53,20 +68,28 @@ def plan_new_plugin(request: NewPlugin) -> Plan:
             "overwrite the plugin's files in it)",
             path=str(out),
         )
+    if request.engine not in ENGINES:
+        raise ScaffoldError(
+            f"--engine {request.engine!r} must be one of: {', '.join(ENGINES)}"
+        )
     module = default_module(request.arch)
     variables = {
         "name": request.name,
-        "package": ENGINE_PACKAGE,
+        "package": request.engine,
         "family": family_of(request.arch),
         "class_name": request.arch,
         "arch": request.arch,
         "module": module,
+        "kind": "text-generation",
+        "pooling": False,
+        # No tree to read conventions from: the engine's defaults.
+        **default_conventions(request.engine).variables(),
     }
     files = {
         out / "pyproject.toml": "plugin_pyproject.toml.jinja",
         out / request.name / "__init__.py": "plugin_init.py.jinja",
         out / request.name / f"{module}.py": "model.py.jinja",
-        out / "tests" / f"test_{module}.py": "plugin_test.py.jinja",
+        out / "tests" / f"test_{module}.py": TEST_TEMPLATES[request.engine],
     }
     plan = Plan(out.parent)
     for path, template in files.items():

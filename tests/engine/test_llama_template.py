@@ -12,9 +12,13 @@ import difflib
 from pathlib import Path
 
 from scaffold.modelfile import render
+from scaffold.modelfile.conventions import tree_conventions
+from scaffold.tree import Tree
 
 ROOT = Path(__file__).resolve().parents[2]
 LLAMA = ROOT / "vllm_stub" / "model_executor" / "models" / "llama.py"
+# The embedded tree's own conventions: no SPDX header, PretrainedConfig.
+STUB_CONVENTIONS = tree_conventions(Tree(ROOT, "vllm_stub")).variables()
 
 
 def _model_code(source: str) -> list[str]:
@@ -33,15 +37,22 @@ def _model_code(source: str) -> list[str]:
     return kept
 
 
-def test_rendered_llama_template_is_the_engines_llama() -> None:
-    rendered = render(
+def _render_llama(kind: str = "text-generation", pooling: bool = False) -> str:
+    return render(
         "model.py.jinja",
         package="vllm_stub",
         family="Llama",
         class_name="LlamaForCausalLM",
         arch="LlamaForCausalLM",
         module="llama",
+        kind=kind,
+        pooling=pooling,
+        **STUB_CONVENTIONS,
     )
+
+
+def test_rendered_llama_template_is_the_engines_llama() -> None:
+    rendered = _render_llama()
     expected, actual = _model_code(rendered), _model_code(LLAMA.read_text())
     diff = difflib.unified_diff(
         expected, actual, "model.py.jinja (Llama)", "llama.py", lineterm=""
@@ -53,3 +64,17 @@ def test_model_code_drops_only_the_docstring_and_markers() -> None:
     source = '"""Doc.\n\nMore."""\n\n# TODO(scaffold): adapt.\n\nimport os\n'
     assert _model_code(source) == ["import os"]
     assert _model_code("x = 1  # TODO(scaffold): y\nz = 2\n") == ["z = 2"]
+
+
+def test_the_embedded_trees_conventions_are_read_from_it() -> None:
+    assert STUB_CONVENTIONS == {
+        "spdx_header": "",
+        "config_class": "PretrainedConfig",
+    }
+
+
+def test_every_kind_renders_the_causal_lm_for_the_stub() -> None:
+    """vllm_stub has no pooling adapters or multimodal interfaces (yet)."""
+    causal = _render_llama()
+    for kind in ("embedding", "reward", "multimodal", "late-interaction"):
+        assert _render_llama(kind, kind != "multimodal") == causal, kind

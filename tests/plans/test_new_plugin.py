@@ -38,19 +38,35 @@ def generate(out: Path, *extra: str) -> int:
     return new_plugin(["my_plugin", "--arch", ARCH, "--out", str(out), *extra])
 
 
-def test_layout_entry_points_and_register(tmp_path, capsys):
+@pytest.mark.parametrize(
+    ("argv", "engine"),
+    [
+        ([], "vllm"),
+        (["--engine", "vllm"], "vllm"),
+        (["--engine", "vllm_stub"], "vllm_stub"),
+    ],
+)
+def test_layout_entry_points_and_register(tmp_path, capsys, argv, engine):
     out = tmp_path / "plugin"
-    assert generate(out) == 0
+    assert generate(out, *argv) == 0
     assert set(files_under(out)) == FILES
     pyproject = tomllib.loads((out / "pyproject.toml").read_text())
     assert pyproject["project"]["name"] == "my_plugin"
-    for group in ("vllm.general_plugins", "vllm_stub.general_plugins"):
-        assert pyproject["project"]["entry-points"][group] == {
-            "my_plugin": "my_plugin:register"
-        }
+    # Only the engine it is made for loads it (the other would fail to import
+    # the model module, and a failing plugin stops vLLM from starting).
+    assert pyproject["project"]["entry-points"] == {
+        f"{engine}.general_plugins": {"my_plugin": "my_plugin:register"}
+    }
     init = (out / "my_plugin/__init__.py").read_text()
     assert 'MODEL = "my_plugin.my_llama:MyLlamaForCausalLM"' in init
-    assert "from vllm_stub.model_executor.models import ModelRegistry" in init
+    assert f"from {engine}.model_executor.models import ModelRegistry" in init
+    model = (out / "my_plugin/my_llama.py").read_text()
+    other = {"vllm": "vllm_stub", "vllm_stub": "vllm"}[engine]
+    assert f"from {engine}.config import" in model
+    assert f"from {other}." not in model + init
+    assert "from __future__ import annotations" not in model
+    config = {"vllm": "PreTrainedConfig", "vllm_stub": "PretrainedConfig"}[engine]
+    assert f"from transformers import {config}\n" in model
     printed = capsys.readouterr().out
     assert "Created plugin/my_plugin/__init__.py" in printed
     assert "pip install -e plugin" in printed
@@ -59,10 +75,20 @@ def test_layout_entry_points_and_register(tmp_path, capsys):
         subprocess.run(["ruff", *tool, "."], check=True, cwd=out)
 
 
+@pytest.mark.parametrize("engine", ["vllm", "vllm_stub"])
+@pytest.mark.parametrize("name", ["a_plugin", "zz_plugin", "vllm_x", "vllm_stubx"])
+def test_imports_sort_as_ruff_sorts_them_for_any_name(tmp_path, engine, name):
+    out = tmp_path / "plugin"
+    argv = [name, "--arch", ARCH, "--out", str(out), "--engine", engine]
+    assert new_plugin(argv) == 0
+    for tool in (["check"], ["format", "--check"]):
+        subprocess.run(["ruff", *tool, "."], check=True, cwd=out)
+
+
 @pytest.mark.slow
 def test_installed_plugin_is_loaded_by_the_engine_and_matches_llama(tmp_path, run):
     out, site = tmp_path / "plugin", tmp_path / "site"
-    assert generate(out) == 0
+    assert generate(out, "--engine", "vllm_stub") == 0
     pip = [sys.executable, "-m", "pip", "install", "--no-deps", "--no-build-isolation"]
     pip += ["--quiet", "--target", str(site), str(out)]
     subprocess.run(pip, check=True, capture_output=True)
@@ -106,6 +132,9 @@ def test_force_writes_into_a_used_folder(tmp_path, capsys):
         (["My-Plugin", "--arch", ARCH], "NAME 'My-Plugin' must be a lower-case"),
         (["Plugin", "--arch", ARCH], "NAME 'Plugin' must be a lower-case"),
         (["import", "--arch", ARCH], "NAME 'import' must be a lower-case"),
+        (["vllm", "--arch", ARCH], "NAME 'vllm' is an engine's package"),
+        (["vllm_stub", "--arch", ARCH], "NAME 'vllm_stub' is an engine's package"),
+        (["my_plugin", "--arch", ARCH, "--engine", "sglang"], "invalid choice"),
         (["my_plugin", "--arch", "my_llama"], "--arch 'my_llama' must be"),
         (["my_plugin"], "the following arguments are required: --arch"),
     ],

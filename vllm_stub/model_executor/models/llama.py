@@ -4,8 +4,6 @@ Kept equal to ``templates/model.py.jinja`` rendered for Llama (its
 ``TODO(scaffold)`` lines aside): ``tests/engine/test_llama_template.py`` checks.
 """
 
-from __future__ import annotations
-
 from collections.abc import Iterable
 from itertools import islice
 
