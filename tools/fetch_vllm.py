@@ -26,6 +26,7 @@ import argparse
 import contextlib
 import fcntl
 import hashlib
+import importlib.metadata
 import json
 import os
 import shutil
@@ -45,50 +46,43 @@ SDIST = f"vllm-{VERSION}.tar.gz"
 SDIST_SHA256 = "f4c33c2503d52bb411146afa9618a4f48bed68912f617e6803ac8d76e4c74112"
 
 # What `import vllm`, the model registry, `_ModelInfo.from_model_cls` on model
-# files and `load_general_plugins()` need on top of this project's `[dev]`
-# environment (torch 2.13 CPU, transformers, numpy, pydantic, requests,
-# huggingface_hub, safetensors, tokenizers, regex, pyyaml, jsonschema, ...).
-# Found by importing until nothing was missing; installed with --no-deps, so
-# transitive needs are listed too. Versions satisfy the wheel's Requires-Dist.
-# Left out on purpose: torch/torchvision/torchaudio (the environment's CPU torch
-# is used; no CPU torchvision exists on the index, so the ~95 multimodal model
-# files that import transformers' image processors cannot be inspected) and the
-# CUDA-only kernels (flashinfer, cutlass, tilelang, ...).
-REQUIREMENTS = (
-    # needed by `import vllm` / registry / llama.py / plugins:
-    "aiohappyeyeballs==2.7.1",  # aiohttp
-    "aiohttp==3.14.5",
-    "aiosignal==1.4.0",  # aiohttp
-    "apache-tvm-ffi==0.1.11",  # xgrammar
-    "cachetools==8.0.2",
-    "cbor2==6.3.0",
-    "einops==0.8.2",
-    "fastapi==0.136.3",
-    "frozenlist==1.8.0",  # aiohttp
-    "llguidance==1.7.6",
-    "msgspec==0.22.0",
-    "multidict==7.2.1",
-    "openai==3.57.0",
-    "oss-harmony==0.0.11",  # imported as openai_harmony
-    "partial-json-parser==0.2.1.1.post7",
-    "pillow==13.0.0",
-    "prometheus-client==0.26.0",
-    "propcache==0.5.4",  # yarl
-    "psutil==7.2.2",
-    "pybase64==1.5.1",
-    "pyzmq==27.3.0",
-    "starlette==1.10.0",
-    "uvloop==0.23.0",
-    "xgrammar==0.2.8",
-    "yarl==1.25.1",  # aiohttp
-    # needed by model files (quantized, Mistral-format, tiktoken-based models):
-    "compressed-tensors==0.17.0",
-    "loguru==0.7.3",  # compressed-tensors
-    "mistral-common==1.13.1",
-    "pycountry==26.2.16",  # pydantic-extra-types
-    "pydantic-extra-types==2.11.1",  # mistral-common
-    "tiktoken==0.14.0",
-)
+# files and `load_general_plugins()` need beyond the environment, found by
+# importing until nothing was missing. Installed with --no-deps, so transitive
+# needs are listed too; the versions satisfy the wheel's Requires-Dist. Left out:
+# torch/torchvision/torchaudio (the environment's CPU torch is used; the index
+# has no CPU torchvision, so the ~95 multimodal model files that import
+# transformers' image processors cannot be inspected) and CUDA-only kernels.
+REQUIREMENTS = """
+    aiohttp==3.14.5 aiohappyeyeballs==2.7.1 aiosignal==1.4.0 frozenlist==1.8.0
+    multidict==7.2.1 propcache==0.5.4 yarl==1.25.1
+    cachetools==8.0.2 cbor2==6.3.0 einops==0.8.2 msgspec==0.22.0 psutil==7.2.2
+    fastapi==0.136.3 starlette==1.10.0 openai==3.57.0 oss-harmony==0.0.11
+    llguidance==1.7.6 xgrammar==0.2.8 apache-tvm-ffi==0.1.11
+    partial-json-parser==0.2.1.1.post7 pillow==13.0.0 prometheus-client==0.26.0
+    pybase64==1.5.1 pyzmq==27.3.0 uvloop==0.23.0
+    compressed-tensors==0.17.0 loguru==0.7.3 tiktoken==0.14.0
+    mistral-common==1.13.1 pydantic-extra-types==2.11.1 pycountry==26.2.16
+""".split()
+# Needed as well, but installed only where the environment lacks them (a bare
+# `pip install -e '.[dev]'` has none; a fuller one would be shadowed by a second
+# copy). The environment always brings torch, transformers, numpy, pydantic,
+# huggingface_hub, tokenizers, safetensors, regex, pyyaml, tqdm, filelock.
+IF_MISSING = """
+    attrs==26.1.0 certifi==2026.10.19.post1 cloudpickle==3.1.3 py-cpuinfo==9.0.0
+    jsonschema==4.26.0 jsonschema-specifications==2025.9.1 referencing==0.37.0
+    rpds-py==2026.9.1 requests==2.34.2 urllib3==2.8.0 sniffio==1.3.1
+""".split()
+
+
+def requirements() -> list[str]:
+    """``REQUIREMENTS`` plus those of ``IF_MISSING`` this environment lacks."""
+    missing = []
+    for spec in IF_MISSING:
+        try:
+            importlib.metadata.version(spec.split("==")[0])
+        except importlib.metadata.PackageNotFoundError:
+            missing.append(spec)
+    return [*REQUIREMENTS, *missing]
 
 
 class FetchError(RuntimeError):
@@ -135,7 +129,7 @@ def _source_stamp() -> dict[str, object]:
 
 def _site_stamp() -> dict[str, object]:
     python = f"{sys.implementation.cache_tag}-{sys.platform}"
-    return {"vllm": VERSION, "requirements": list(REQUIREMENTS), "python": python}
+    return {"vllm": VERSION, "requirements": sorted(requirements()), "python": python}
 
 
 def _marker(target: Path) -> Path:
@@ -164,16 +158,18 @@ def _locked(cache: Path) -> Iterator[None]:
 def _build(
     target: Path, stamp: dict[str, object], make: Callable[[Path], None]
 ) -> Path:
-    """Build ``target`` via ``make(tmp)`` unless it is complete; atomic rename."""
+    """Build ``target`` via ``make(tmp)`` unless it is complete.
+
+    The new folder is built aside and swapped in by renames, so a reader of an
+    outdated ``target`` (another test session) loses it only for an instant.
+    """
     cache = target.parent
     with _locked(cache):
         if _marker_ok(target, stamp):
             return target
-        for stale in [target, *cache.glob(f"{target.name}.tmp-*")]:
-            if stale.exists():
-                log(f"removing incomplete {stale}")
-                shutil.rmtree(stale)
-        _marker(target).unlink(missing_ok=True)
+        for stale in cache.glob(f"{target.name}.*-[0-9]*"):
+            log(f"removing leftover {stale}")
+            shutil.rmtree(stale, ignore_errors=True)
         tmp = cache / f"{target.name}.tmp-{os.getpid()}"
         tmp.mkdir()
         try:
@@ -182,8 +178,14 @@ def _build(
             shutil.rmtree(tmp, ignore_errors=True)
             raise
         log(f"{target.name}: {_size_mb(tmp):.0f} MB")
+        _marker(target).unlink(missing_ok=True)
+        old = cache / f"{target.name}.old-{os.getpid()}"
+        if target.exists():
+            log(f"replacing incomplete or outdated {target}")
+            target.rename(old)
         tmp.rename(target)
         _marker(target).write_text(json.dumps(stamp))
+        shutil.rmtree(old, ignore_errors=True)
         return target
 
 
@@ -263,7 +265,7 @@ def ensure_site(cache: Path, index_url: str = INDEX_URL) -> Path:
         command = [
             *(sys.executable, "-m", "pip", "install", "--no-deps", "--no-compile"),
             *("--only-binary", ":all:", "--target", str(tmp), "--index-url"),
-            *(index_url, f"vllm=={VERSION}", *REQUIREMENTS),
+            *(index_url, f"vllm=={VERSION}", *requirements()),
         ]
         log("installing the wheel and its CPU import requirements (--no-deps)")
         log(" ".join(command))

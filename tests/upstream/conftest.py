@@ -10,7 +10,8 @@ other failure to fetch is an error.
 - ``vllm_site``: the folder to put on ``PYTHONPATH`` for ``import vllm``.
 - ``upstream_tree``: a fresh temporary git copy of what scaffold reads and
   writes (``vllm/``, ``docs/``, ``tests/models/``, ``tools/``,
-  ``pyproject.toml``), one commit deep, so a test can ``git diff`` it.
+  ``pyproject.toml``, ``.pre-commit-config.yaml``), one commit deep, so a
+  test can ``git diff`` it.
 - ``vllm_python``: run Python code in a fresh process against real vLLM.
 """
 
@@ -29,7 +30,14 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 # What scaffold needs from the release; docs/assets (33 MB of images) is not.
-TREE_PARTS = ("vllm", "docs", "tests/models", "tools", "pyproject.toml")
+TREE_PARTS = (
+    "vllm",
+    "docs",
+    "tests/models",
+    "tools",
+    "pyproject.toml",
+    ".pre-commit-config.yaml",
+)
 IGNORE = shutil.ignore_patterns("__pycache__", "assets")
 GIT_ENV = {
     "GIT_AUTHOR_NAME": "scaffold tests",
