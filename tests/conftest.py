@@ -112,3 +112,14 @@ def imported_by() -> Callable[..., set[str]]:
         return {line.split("|")[-1].strip() for line in done.stderr.splitlines()}
 
     return imported
+
+
+UPSTREAM_SUITE = Path(__file__).resolve().parent / "upstream"
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Every test of ``tests/upstream`` is ``slow``: it needs the fetched vLLM
+    release (minutes to fetch on a new machine, ~20 s per real-vLLM import)."""
+    for item in items:
+        if UPSTREAM_SUITE in item.path.parents:
+            item.add_marker(pytest.mark.slow)

@@ -9,6 +9,9 @@ import torch
 
 from vllm_stub import LLM, SamplingParams
 
+# Each case builds and runs two models end to end (~10 s): not in the quick subset.
+pytestmark = pytest.mark.slow
+
 CASES = {
     "llama-mha": ("LlamaForCausalLM", {}),
     "llama-gqa": ("LlamaForCausalLM", {"num_key_value_heads": 2}),
