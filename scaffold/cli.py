@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import sys
 from collections.abc import Sequence
 
@@ -51,4 +52,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     command, rest = args[0], args[1:]
     module = importlib.import_module(f"scaffold.commands.{command.replace('-', '_')}")
-    return module.main(rest)
+    try:
+        return module.main(rest)
+    except BrokenPipeError:
+        # The reader went away (`scaffold check --json | head -1`): stop quietly
+        # as Unix tools do. Point stdout at /dev/null so the interpreter's final
+        # flush cannot raise again.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return 1

@@ -142,6 +142,11 @@ def find_tree(root: str | Path | None = None, cwd: Path | None = None) -> Tree:
     """The tree at ``root``, else the first folder up from ``cwd`` holding one."""
     if root is not None:
         folder = Path(root).resolve()
+        if not folder.exists():
+            raise ScaffoldError(
+                "--root: no such folder (pass the folder that holds the package)",
+                path=str(root),
+            )
         tree = _tree_at(folder) if folder.is_dir() else None
         if tree is None:
             raise ScaffoldError(

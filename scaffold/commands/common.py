@@ -8,6 +8,7 @@ import json
 import sys
 import traceback
 from collections.abc import Callable, Sequence
+from importlib.util import find_spec
 from pathlib import Path
 from typing import Any, NoReturn
 
@@ -80,6 +81,30 @@ def run(
             traceback.print_exc()
         print(error.at(parser.prog), file=sys.stderr)
         return 2
+
+
+RUNTIME_INSTALL = "pip install torch==2.13.0 && pip install 'scaffold[runtime]'"
+
+
+def require_runtime(command: str) -> None:
+    """One line (exit 2), not a traceback, when torch or transformers is missing.
+
+    ``verify`` and ``demo`` run models; the core install (``pip install .``)
+    has neither package.
+    """
+    missing = [name for name in ("torch", "transformers") if not find_spec(name)]
+    if missing:
+        raise ScaffoldError(
+            f"needs {' and '.join(missing)}, which the core install leaves out; "
+            f"install the runtime extra ({RUNTIME_INSTALL}; the CPU build of torch "
+            "first, as the README does)",
+            path=f"scaffold {command}",
+        )
+
+
+def warn(message: str) -> None:
+    """A one-line warning on stderr (the command goes on)."""
+    print(f"warning: {message}", file=sys.stderr)
 
 
 def note(message: str) -> None:

@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from scaffold.commands import check, new_model
-from scaffold.commands.common import command_parser, run
+from scaffold.commands.common import command_parser, require_runtime, run
 from scaffold.errors import ScaffoldError
 from scaffold.tree import Tree, find_tree
 
@@ -63,6 +63,7 @@ def tour(tree: Tree, workdir: Path) -> bool:
 
 
 def _demo(args: argparse.Namespace) -> int:
+    require_runtime("demo")
     tree = find_tree()
     if args.keep:
         keep = Path(args.keep)

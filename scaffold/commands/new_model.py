@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import re
 from collections.abc import Sequence
 
 from scaffold.commands.common import (
@@ -11,12 +12,16 @@ from scaffold.commands.common import (
     resolve_sort_key,
     run,
     run_plan,
+    warn,
 )
 from scaffold.errors import ScaffoldError
 from scaffold.names import check_arch, check_module, default_module
 from scaffold.ordering import SortKey
 from scaffold.plans import NewModel, plan_new_model
 from scaffold.tree import find_tree
+
+# The Hub's repo ids: ORG/NAME of letters, digits, "-", "_" and ".".
+HF_REPO_ID = re.compile(r"[\w.-]+/[\w.-]+", re.ASCII)
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -42,12 +47,25 @@ def _parser() -> argparse.ArgumentParser:
         "--from", dest="clone_from", metavar="MODULE", help="clone an in-tree model"
     )
     parser.add_argument("--models", default="", help='docs "Models" column')
-    parser.add_argument("--hf-example", default="", metavar="ORG/NAME")
+    parser.add_argument(
+        "--hf-example",
+        default="",
+        metavar="ORG/NAME",
+        help="a Hugging Face repo id for the docs row and the example entry",
+    )
     parser.add_argument("--inputs", default="T", help='docs "Inputs" column')
-    parser.add_argument("--trust-remote-code", action="store_true")
+    parser.add_argument(
+        "--trust-remote-code",
+        action="store_true",
+        help="the example entry needs trust_remote_code=True",
+    )
     parser.add_argument("--force", action="store_true", help="overwrite a module")
     parser.add_argument("--dry-run", action="store_true", help="print the diff only")
-    parser.add_argument("--json", action="store_true", help="print the plan as JSON")
+    parser.add_argument(
+        "--json",
+        action="store_true",
+        help="print the plan as JSON (it is still applied unless --dry-run)",
+    )
     add_tree_args(parser)
     return parser
 
@@ -63,8 +81,19 @@ def _alias(value: str | None) -> tuple[str, str] | None:
     return check_module(module), check_arch(class_name, "CLASS")
 
 
+def _hf_example(value: str) -> str:
+    """``ORG/NAME`` as the Hub spells repo ids; URLs, spaces, bare names refused."""
+    if value and not HF_REPO_ID.fullmatch(value):
+        raise ScaffoldError(
+            f"--hf-example {value!r} must be a Hugging Face repo id ORG/NAME, "
+            "e.g. mistralai/Mistral-7B-v0.1 (no URL, no spaces)"
+        )
+    return value
+
+
 def _request(args: argparse.Namespace, sort_key: SortKey) -> NewModel:
     arch = check_arch(args.arch)
+    hf_example = _hf_example(args.hf_example)
     return NewModel(
         arch=arch,
         kind=args.kind,
@@ -74,7 +103,7 @@ def _request(args: argparse.Namespace, sort_key: SortKey) -> NewModel:
         alias_of=_alias(args.alias_of),
         clone_from=args.clone_from,
         models=args.models,
-        hf_example=args.hf_example,
+        hf_example=hf_example,
         inputs=args.inputs,
         trust_remote_code=args.trust_remote_code,
         sort_key=sort_key,
@@ -91,6 +120,11 @@ def _new_model(args: argparse.Namespace) -> int:
         dry_run=args.dry_run,
         as_json=args.json,
     )
+    # After the plan, so that bad input stays a one-line error.
+    if not request.hf_example:
+        warn("no --hf-example: the example entry is marked is_available_online=False")
+    if not request.models:
+        warn('no --models: the docs row\'s "Models" column stays empty')
     return 0
 
 

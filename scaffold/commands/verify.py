@@ -3,13 +3,18 @@
 from __future__ import annotations
 
 import argparse
+import difflib
 import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 
-from scaffold.commands.common import command_parser, run
+from scaffold.commands.common import command_parser, require_runtime, run
+from scaffold.errors import ScaffoldError, located
 from scaffold.names import check_arch
-from scaffold.tree import find_tree
+from scaffold.pydict import parse_source
+from scaffold.registry import RegistryView
+from scaffold.textio import read_source
+from scaffold.tree import Tree, find_tree
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -27,16 +32,33 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _verify(args: argparse.Namespace) -> int:
-    from scaffold.verify import verify  # torch and transformers: only here
-
     tree = find_tree(args.root)
     arch = check_arch(args.arch)
+    require_registered(tree, arch)
+    require_runtime("verify")
+    from scaffold.verify import verify  # torch and transformers: only here
+
     with tempfile.TemporaryDirectory(prefix="scaffold-verify-") as folder:
         print(f"[1/2] tiny random {arch} checkpoint, transformers and engine ...")
         result = verify(tree, arch, args.config, Path(folder))
     print(f"[2/2] compared on {len(result.reference_tokens)} greedy tokens")
     print(result.table(arch))
     return 0 if result.passed else 1
+
+
+def require_registered(tree: Tree, arch: str) -> None:
+    """Refuse, before building anything, an architecture the tree lacks."""
+    with located(tree.relative(tree.registry_path)):
+        registered = RegistryView(parse_source(read_source(tree.registry_path).text))
+    if arch in registered.registered:
+        return
+    close = difflib.get_close_matches(arch, list(registered.registered), n=3)
+    hint = f" (did you mean {', '.join(close)}?)" if close else ""
+    raise ScaffoldError(
+        f"{arch} is not registered in this tree; run `scaffold new-model {arch}` "
+        f"first{hint}",
+        path=tree.relative(tree.registry_path),
+    )
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -13,6 +13,7 @@ still naming the old family are reported for the user to review.
 
 from __future__ import annotations
 
+import difflib
 import io
 import re
 import tokenize
@@ -139,9 +140,20 @@ def clone_model(tree: Tree, module: str, class_name: str) -> Clone:
     where = tree.relative(path)
     # A name, never a path: only the models folder's own modules can be cloned.
     if not module.isidentifier() or not path.is_file():
+        # The model files: modules some registry entry names (not utils.py).
+        with located(tree.relative(tree.registry_path)):
+            registry = RegistryView(parse_source(read_source(tree.registry_path).text))
+        there = sorted(
+            m for m in registry.modules_used() if tree.module_path(m).is_file()
+        )
+        # A real vLLM tree has ~400 modules: name the close ones, count the rest.
+        shown = there if len(there) <= 20 else difflib.get_close_matches(module, there)
+        listing = ", ".join(shown) or "none close"
+        if len(shown) < len(there):
+            listing = f"close: {listing}; {len(there)} in all"
         raise ScaffoldError(
-            f"--from {module}: no such model module (name a .py file in "
-            f"{tree.relative(tree.models_dir)}, without .py)",
+            f"--from {module}: no such model module in "
+            f"{tree.relative(tree.models_dir)} (there are: {listing})",
             path=where,
         )
     with located(where):

@@ -48,15 +48,17 @@ def test_config_json_for_an_alias(embedded_tree, tmp_path, capsys):
     assert "greedy tokens equal     yes" in capsys.readouterr().out
 
 
-def test_unknown_architecture_exits_2_with_one_line(embedded_tree, capsys):
+def test_arch_transformers_lacks_exits_2_with_one_line(embedded_tree, capsys):
+    alias = ["--alias-of", "llama:LlamaForCausalLM", "--models", "N"]
+    assert new_model(["NopeForCausalLM", *alias, "--root", str(embedded_tree)]) == 0
+    capsys.readouterr()
     assert main(["NopeForCausalLM", "--root", str(embedded_tree)]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1
     assert "has no class NopeForCausalLM; pass --config" in err[0]
 
 
-@pytest.mark.slow
 def test_unregistered_architecture_exits_2(embedded_tree, capsys):
     assert main(["MistralForCausalLM", "--root", str(embedded_tree)]) == 2
     err = capsys.readouterr().err
-    assert "are not supported for now" in err
+    assert "run `scaffold new-model MistralForCausalLM` first" in err

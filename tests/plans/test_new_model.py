@@ -198,6 +198,9 @@ def test_broken_trees_exit_2(embedded_tree, tmp_path, take_snapshot, capsys):
     assert main(["MistralForCausalLM", *ALIAS, "--root", str(embedded_tree)]) == 2
     assert "not UTF-8" in capsys.readouterr().err
     assert main(["MistralForCausalLM", "--root", str(tmp_path / "nowhere")]) == 2
+    assert "--root: no such folder" in capsys.readouterr().err
+    (tmp_path / "empty").mkdir()
+    assert main(["MistralForCausalLM", "--root", str(tmp_path / "empty")]) == 2
     assert "no */model_executor/models/registry.py" in capsys.readouterr().err
 
 
