@@ -86,6 +86,8 @@ def build_checkpoint(arch: str, config_path: Path | None, folder: Path) -> Any:
         make = model_cls
     torch.manual_seed(0)
     model = make(config).eval()
+    # Our own progress lines only: not transformers' "Writing model shards".
+    transformers.utils.logging.disable_progress_bar()
     model.save_pretrained(folder)
     return model
 
