@@ -15,6 +15,9 @@ _LAZY_EXPORTS = {
     "SamplingParams": "vllm_stub.sampling_params",
     "RequestOutput": "vllm_stub.outputs",
     "CompletionOutput": "vllm_stub.outputs",
+    "LLMEngine": "vllm_stub.engine.llm_engine",
+    # vLLM exports the registry at the top level; this import stays torch-free
+    "ModelRegistry": "vllm_stub.model_executor.models.registry",
 }
 
 __all__ = sorted(_LAZY_EXPORTS)
