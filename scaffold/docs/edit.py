@@ -122,11 +122,14 @@ def insert_row(
                 "remove that row first",
                 line=row.line,
             )
-    slot = best_slot(
-        [sort_key(row.first_arch) for row in table.rows], sort_key(new.arch)
-    )
-    # 0-based index of the line the new row goes before.
-    before = table.rows[slot].line - 1 if slot < len(table.rows) else table.last_line
+    rows = table.ordered_rows
+    slot = best_slot([sort_key(row.first_arch) for row in rows], sort_key(new.arch))
+    # 0-based index of the line the new row goes before: above a later row,
+    # else below the last ordered one (above a trailing "*Model, etc." row).
+    if slot < len(rows):
+        before = rows[slot].line - 1
+    else:
+        before = rows[-1].line if rows else table.last_line
     lines = split_dropping_ends(text)
     lines.insert(before, render_row(table, new))
     return "\n".join(lines)

@@ -12,7 +12,7 @@ from scaffold.ordering import SortKey, out_of_order
 
 
 def _row_keys(table: Table, sort_key: SortKey) -> list[object]:
-    return [sort_key(row.first_arch) for row in table.rows]
+    return [sort_key(row.first_arch) for row in table.ordered_rows]
 
 
 def sort_tables(text: str, sort_key: SortKey) -> str:
@@ -25,15 +25,17 @@ def sort_tables(text: str, sort_key: SortKey) -> str:
     for table in architecture_tables(text):
         keys = _row_keys(table, sort_key)
         order = sorted(range(len(keys)), key=keys.__getitem__)
-        for row, source in zip(table.rows, order, strict=True):
-            lines[row.line - 1] = table.rows[source].raw
+        rows = table.ordered_rows  # the others keep their lines
+        for row, source in zip(rows, order, strict=True):
+            lines[row.line - 1] = rows[source].raw
     return "\n".join(lines)
 
 
 def _table_findings(table: Table, sort_key: SortKey) -> list[Finding]:
     findings = []
+    rows = table.ordered_rows
     for index in out_of_order(_row_keys(table, sort_key)):
-        row, above = table.rows[index], table.rows[index - 1]
+        row, above = rows[index], rows[index - 1]
         findings.append(
             Finding(
                 "order",

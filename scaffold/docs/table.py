@@ -53,6 +53,15 @@ class Table:
     arch_column: int | None
 
     @property
+    def ordered_rows(self) -> tuple[Row, ...]:
+        """The rows that name an architecture; they are the ones kept in order.
+
+        Others (upstream's pooling pages end with ``*Model``, ``*ForCausalLM``,
+        "etc." rows for converted models) keep their place, like a footer.
+        """
+        return tuple(row for row in self.rows if row.archs)
+
+    @property
     def last_line(self) -> int:
         """Line number of the last line of the table (the separator if no rows)."""
         return self.rows[-1].line if self.rows else self.header_line + 1

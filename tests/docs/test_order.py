@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import pytest
 
+from scaffold.docs.edit import NewRow, insert_row
 from scaffold.docs.order import check_tables, sort_tables
 from scaffold.ordering import family_key, get_key
 
@@ -109,3 +110,32 @@ def test_check(doc: str, expected: list[tuple[str, int, str]]) -> None:
     findings = check_tables(doc, family_key)
     assert [(f.code, f.line, f.arch) for f in findings] == expected
     assert all(f.message and f.path == "" for f in findings)
+
+
+WILDCARD_TABLE = """\
+| Architecture | Models |
+| --- | --- |
+| `BModel` | B |
+| `AModel` | A |
+| `*Model`<sup>C</sup>, `*ForCausalLM`<sup>C</sup>, etc. | Generative models |
+"""
+
+
+def test_wildcard_rows_stay_last_and_are_no_finding() -> None:
+    # Upstream's pooling pages end their tables with converted-model rows.
+    findings = check_tables(WILDCARD_TABLE, family_key)
+    assert [(f.code, f.arch) for f in findings] == [("order", "AModel")]
+    fixed = sort_tables(WILDCARD_TABLE, family_key)
+    assert fixed.splitlines()[2:] == [
+        "| `AModel` | A |",
+        "| `BModel` | B |",
+        WILDCARD_TABLE.splitlines()[-1],
+    ]
+    assert sort_tables(fixed, family_key) == fixed
+    assert check_tables(fixed, family_key) == []
+    page = insert_row(fixed, None, NewRow("ZModel", "Z"), family_key)
+    assert page is not None
+    assert page.splitlines()[-2:] == [
+        "| `ZModel` | Z |",
+        WILDCARD_TABLE.splitlines()[-1],
+    ]
