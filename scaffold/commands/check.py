@@ -21,7 +21,8 @@ from scaffold.plans import plan_fix
 from scaffold.tree import find_tree
 
 
-def _parser() -> argparse.ArgumentParser:
+def build_parser() -> argparse.ArgumentParser:
+    """``scaffold check``'s arguments."""
     parser = command_parser(
         "check",
         "Check that the registry, the docs table and the examples are ordered "
@@ -67,9 +68,11 @@ def _check(args: argparse.Namespace) -> int:
             print(finding)
         if findings:
             print(f"{len(findings)} finding(s)", file=sys.stderr)
+        else:
+            print(f"clean: {len(report.registered)} architectures, no findings")
     return 1 if findings or rewrote else 0
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Exit 0 when clean, 1 on findings or files rewritten, 2 on bad input."""
-    return run(_parser(), argv, _check)
+    return run(build_parser(), argv, _check)

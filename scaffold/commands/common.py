@@ -50,6 +50,18 @@ def add_tree_args(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def add_plan_args(parser: argparse.ArgumentParser) -> None:
+    """``--dry-run`` and ``--json``, for the commands that apply a Plan."""
+    parser.add_argument(
+        "--dry-run", action="store_true", help="print the diff; write nothing"
+    )
+    parser.add_argument(
+        "--json",
+        action="store_true",
+        help="print the plan as JSON (it is still applied unless --dry-run)",
+    )
+
+
 def resolve_sort_key(tree: Tree, requested: str | None) -> SortKey:
     """``--key``, else the tree's ``[tool.scaffold] key``, else ``family``.
 

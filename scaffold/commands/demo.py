@@ -134,8 +134,8 @@ def _demo(args: argparse.Namespace) -> int:
     return 0 if passed else 1
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    """Exit 0 when every step of the tour passed."""
+def build_parser() -> argparse.ArgumentParser:
+    """``scaffold demo``'s options."""
     parser = command_parser(
         "demo", "The tour, on a temporary copy of the embedded tree (any folder)."
     )
@@ -143,4 +143,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument(
         "--full-diff", action="store_true", help="print step 1's whole diff"
     )
-    return run(parser, argv, _demo)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Exit 0 when every step of the tour passed."""
+    return run(build_parser(), argv, _demo)

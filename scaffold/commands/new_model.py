@@ -7,6 +7,7 @@ import re
 from collections.abc import Sequence
 
 from scaffold.commands.common import (
+    add_plan_args,
     add_tree_args,
     command_parser,
     resolve_sort_key,
@@ -24,7 +25,8 @@ from scaffold.tree import find_tree
 HF_REPO_ID = re.compile(r"[\w.-]+/[\w.-]+", re.ASCII)
 
 
-def _parser() -> argparse.ArgumentParser:
+def build_parser() -> argparse.ArgumentParser:
+    """``scaffold new-model``'s arguments."""
     parser = command_parser(
         "new-model",
         "Add an architecture: model file (from the template, --from an in-tree "
@@ -60,12 +62,7 @@ def _parser() -> argparse.ArgumentParser:
         help="the example entry needs trust_remote_code=True",
     )
     parser.add_argument("--force", action="store_true", help="overwrite a module")
-    parser.add_argument("--dry-run", action="store_true", help="print the diff only")
-    parser.add_argument(
-        "--json",
-        action="store_true",
-        help="print the plan as JSON (it is still applied unless --dry-run)",
-    )
+    add_plan_args(parser)
     add_tree_args(parser)
     return parser
 
@@ -130,4 +127,4 @@ def _new_model(args: argparse.Namespace) -> int:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """``scaffold new-model ARCH [options]``; exit 0, or 2 on bad input."""
-    return run(_parser(), argv, _new_model)
+    return run(build_parser(), argv, _new_model)

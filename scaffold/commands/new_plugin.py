@@ -6,13 +6,14 @@ import argparse
 from collections.abc import Sequence
 from pathlib import Path
 
-from scaffold.commands.common import command_parser, run, run_plan
+from scaffold.commands.common import add_plan_args, command_parser, run, run_plan
 from scaffold.names import check_arch
 from scaffold.plans import NewPlugin, check_package_name, plan_new_plugin
 from scaffold.plans.new_plugin import ENGINES
 
 
-def _parser() -> argparse.ArgumentParser:
+def build_parser() -> argparse.ArgumentParser:
+    """``scaffold new-plugin``'s arguments."""
     parser = command_parser(
         "new-plugin",
         "Generate a plugin package that registers ARCH from the engine's "
@@ -29,8 +30,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--out", metavar="DIR", help="where to write (default: ./NAME)")
     parser.add_argument("--force", action="store_true", help="write into a used DIR")
-    parser.add_argument("--dry-run", action="store_true", help="print the diff only")
-    parser.add_argument("--json", action="store_true", help="print the plan as JSON")
+    add_plan_args(parser)
     return parser
 
 
@@ -55,4 +55,4 @@ def _new_plugin(args: argparse.Namespace) -> int:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """``scaffold new-plugin NAME --arch ARCH [options]``; exit 0, or 2."""
-    return run(_parser(), argv, _new_plugin)
+    return run(build_parser(), argv, _new_plugin)

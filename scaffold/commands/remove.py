@@ -5,13 +5,14 @@ from __future__ import annotations
 import argparse
 from collections.abc import Sequence
 
-from scaffold.commands.common import command_parser, run, run_plan
+from scaffold.commands.common import add_plan_args, command_parser, run, run_plan
 from scaffold.names import check_arch
 from scaffold.plans import plan_remove
 from scaffold.tree import find_tree
 
 
-def _parser() -> argparse.ArgumentParser:
+def build_parser() -> argparse.ArgumentParser:
+    """``scaffold remove``'s arguments."""
     parser = command_parser(
         "remove",
         "Remove an architecture: its registry and example entries, its docs row "
@@ -20,8 +21,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("arch", metavar="ARCH", help="e.g. MistralForCausalLM")
     parser.add_argument("--root", help="the tree (default: walk up from here)")
-    parser.add_argument("--dry-run", action="store_true", help="print the diff only")
-    parser.add_argument("--json", action="store_true", help="print the plan as JSON")
+    add_plan_args(parser)
     return parser
 
 
@@ -39,4 +39,4 @@ def _remove(args: argparse.Namespace) -> int:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """``scaffold remove ARCH [--root] [--dry-run] [--json]``; exit 0, or 2."""
-    return run(_parser(), argv, _remove)
+    return run(build_parser(), argv, _remove)

@@ -17,13 +17,16 @@ from scaffold.textio import read_source
 from scaffold.tree import Tree, find_tree
 
 
-def _parser() -> argparse.ArgumentParser:
+def build_parser() -> argparse.ArgumentParser:
+    """``scaffold verify``'s arguments."""
     parser = command_parser(
         "verify",
         "Build a tiny random checkpoint of ARCH with transformers, run it through "
         "transformers and this tree's engine, and compare logits and greedy tokens.",
     )
-    parser.add_argument("arch", metavar="ARCH")
+    parser.add_argument(
+        "arch", metavar="ARCH", help="a registered architecture, e.g. LlamaForCausalLM"
+    )
     parser.add_argument("--root", help="the tree (default: walk up from here)")
     parser.add_argument(
         "--config", type=Path, help="a config.json to use instead of a tiny one"
@@ -63,4 +66,4 @@ def require_registered(tree: Tree, arch: str) -> None:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Exit 0 when greedy tokens and logits agree, 1 when not, 2 if it cannot run."""
-    return run(_parser(), argv, _verify)
+    return run(build_parser(), argv, _verify)

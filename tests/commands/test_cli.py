@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import argparse
+import importlib
+
 import pytest
 
 from scaffold import __version__
@@ -51,3 +54,17 @@ def test_debug_shows_the_traceback_of_bad_input(capsys):
     assert main(["new-model", "lower", "--debug"]) == 2
     err = capsys.readouterr().err
     assert "Traceback" in err and err.rstrip().endswith("e.g. MistralForCausalLM")
+
+
+@pytest.mark.parametrize("command", sorted(COMMANDS))
+def test_every_option_and_positional_has_help(command):
+    module = importlib.import_module(f"scaffold.commands.{command.replace('-', '_')}")
+    parser = module.build_parser()
+    undocumented = [
+        action.dest
+        for action in parser._actions
+        if not isinstance(action, argparse._HelpAction) and not action.help
+    ]
+    assert undocumented == []
+    if any("--json" in action.option_strings for action in parser._actions):
+        assert "--json" in parser.format_help()
