@@ -6,7 +6,7 @@ from pathlib import Path
 
 from scaffold.check import check_tree
 from scaffold.commands.check import main as check_main
-from scaffold.docs.table import named_archs
+from scaffold.docs.locate import named_archs
 from scaffold.ordering import family_key
 from scaffold.pydict.parse import parse_source
 from scaffold.registry import RegistryView

@@ -1,16 +1,17 @@
 """The supported-models markdown tables: parse (``table``), edit, order.
 
-The API other packages use; ``table`` scans headings and tables, ``edit``
-inserts and removes rows, ``order`` checks and sorts them, ``coverage``
-compares their architectures with the registry's.
+The API other packages use; ``table`` scans headings and tables, ``locate``
+finds the architecture tables and a kind's table, ``edit`` inserts and
+removes rows, ``order`` checks and sorts them, ``coverage`` compares their
+architectures with the registry's.
 """
 
 from __future__ import annotations
 
 from scaffold.docs.coverage import docs_extra_findings, documented_archs
 from scaffold.docs.edit import NewRow, insert_row, remove_arch
+from scaffold.docs.locate import locate_table, named_archs
 from scaffold.docs.order import check_tables, sort_tables
-from scaffold.docs.table import locate_table, named_archs
 
 __all__ = [
     "NewRow",

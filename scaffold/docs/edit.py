@@ -10,12 +10,11 @@ import re
 from collections import Counter
 from dataclasses import dataclass
 
+from scaffold.docs.locate import architecture_tables, locate_table
 from scaffold.docs.table import (
     Table,
     arch_items,
-    architecture_tables,
     cell_spans,
-    locate_table,
     split_cells,
     split_dropping_ends,
 )

@@ -6,7 +6,8 @@ an ``Architecture`` column is checked and sorted on its own.
 
 from __future__ import annotations
 
-from scaffold.docs.table import Table, architecture_tables, split_dropping_ends
+from scaffold.docs.locate import architecture_tables
+from scaffold.docs.table import Table, split_dropping_ends
 from scaffold.findings import Finding
 from scaffold.ordering import SortKey, out_of_order
 

@@ -13,8 +13,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from scaffold.docs.edit import NewRow, insert_row, remove_arch
+from scaffold.docs.locate import locate_table, named_archs
 from scaffold.docs.order import check_tables, sort_tables
-from scaffold.docs.table import locate_table, named_archs, split_dropping_ends
+from scaffold.docs.table import split_dropping_ends
 from scaffold.ordering import get_key, slot_costs
 
 STEMS = ["Llama", "Qwen2", "Qwen2_5_VL", "Qwen3", "Gemma", "Gemma3n", "GPT2"]

@@ -4,13 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from scaffold.docs.table import (
-    arch_items,
-    architecture_tables,
-    locate_table,
-    named_archs,
-    split_cells,
-)
+from scaffold.docs.locate import architecture_tables, locate_table, named_archs
+from scaffold.docs.table import arch_items, split_cells
 
 TEXT_HEADER = (
     "| Architecture | Models | Example HF Models | [LoRA](../features/lora.md) "
