@@ -46,17 +46,22 @@ class ModelConfig:
     """The model folder, its transformers config, dtype and context length.
 
     ``dtype="auto"`` takes the config's dtype (float32 when it names none);
-    ``max_model_len=None`` takes ``max_position_embeddings``.
+    ``max_model_len=None`` takes ``max_position_embeddings``; ``tokenizer=None``
+    takes the model folder; ``trust_remote_code`` lets transformers run the
+    folder's own config and tokenizer code.
     """
 
     model: str
     dtype: str | torch.dtype = "auto"
     seed: int = 0
     max_model_len: int | None = None
+    tokenizer: str | None = None
+    trust_remote_code: bool = False
     hf_config: PretrainedConfig = field(init=False)
 
     def __post_init__(self) -> None:
-        self.hf_config = get_config(self.model)
+        self.tokenizer = str(self.tokenizer or self.model)
+        self.hf_config = get_config(self.model, self.trust_remote_code)
         self.dtype = _resolve_dtype(self.dtype, self.hf_config)
         limit = getattr(self.hf_config, "max_position_embeddings", None)
         if self.max_model_len is None:

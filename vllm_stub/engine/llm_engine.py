@@ -3,27 +3,33 @@
 The shape of vLLM's and nano-vllm's engines: ``add_request`` validates and
 queues a prompt, ``step`` runs one prefill or decode batch and samples a token
 per sequence, and ``LLM`` loops ``step`` until ``has_unfinished_requests`` is
-false. The engine owns the model, its runner, the scheduler and the requests.
+false. The engine owns the model, its runner, the scheduler and the requests;
+the input processor builds requests, the output processor builds outputs.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import Any
 
 import torch
+from transformers import PreTrainedTokenizerBase
 
 from vllm_stub.config import VllmConfig
+from vllm_stub.engine.detokenizer import Detokenizer
+from vllm_stub.engine.input_processor import InputProcessor, PromptType
+from vllm_stub.engine.output_processor import OutputProcessor
+from vllm_stub.engine.parallel_sampling import ParentRequest
 from vllm_stub.engine.request import Request
 from vllm_stub.engine.scheduler import Scheduler
 from vllm_stub.model_executor.model_loader import get_model
-from vllm_stub.outputs import CompletionOutput, RequestOutput
+from vllm_stub.outputs import RequestOutput
+from vllm_stub.sample.logprobs import prompt_logprobs
 from vllm_stub.sample.sampler import sample
 from vllm_stub.sampling_params import SamplingParams
 from vllm_stub.transformers_utils.tokenizer import get_eos_token_ids, get_tokenizer
-from vllm_stub.worker.model_runner import ModelRunner
+from vllm_stub.worker.model_runner import ModelInput, ModelRunner
 
-PromptType = str | dict[str, Any]
+__all__ = ["LLMEngine", "PromptType"]
 
 
 class LLMEngine:
@@ -41,11 +47,27 @@ class LLMEngine:
         self.scheduler = Scheduler(
             vllm_config.scheduler_config.max_num_seqs, model_config.max_model_len
         )
-        self.tokenizer = get_tokenizer(model_config.model)
-        self.eos_token_ids = get_eos_token_ids(
-            model_config.model, model_config.hf_config
+        self.tokenizer = get_tokenizer(
+            model_config.tokenizer,
+            trust_remote_code=model_config.trust_remote_code,
+            required=model_config.tokenizer != model_config.model,
         )
+        self.input_processor = InputProcessor(
+            model_config,
+            self.tokenizer,
+            get_eos_token_ids(model_config.model, model_config.hf_config),
+        )
+        self.output_processor = OutputProcessor(Detokenizer(self.tokenizer))
         self._generator = torch.Generator().manual_seed(model_config.seed)
+
+    def get_tokenizer(self) -> PreTrainedTokenizerBase:
+        """The tokenizer; ``ValueError`` when the model folder has none."""
+        if self.tokenizer is None:
+            raise ValueError(
+                f"model folder {self.vllm_config.model_config.model!r} has no "
+                "tokenizer; pass LLM(..., tokenizer=PATH)"
+            )
+        return self.tokenizer
 
     def add_request(
         self, request_id: str, prompt: PromptType, params: SamplingParams
@@ -54,44 +76,31 @@ class LLMEngine:
 
         A prompt is a string (needs a tokenizer in the model folder) or
         ``{"prompt_token_ids": [...]}`` (optionally with its ``"prompt"`` text).
+        ``params.n > 1`` queues ``n`` child requests under ``request_id``.
         """
-        if isinstance(prompt, str):
-            if self.tokenizer is None:
-                raise ValueError(
-                    "text prompts need a tokenizer, and model folder "
-                    f"{self.vllm_config.model_config.model!r} has none; pass "
-                    '{"prompt_token_ids": [...]} instead'
-                )
-            text, token_ids = prompt, self.tokenizer.encode(prompt)
-        elif isinstance(prompt, dict) and "prompt_token_ids" in prompt:
-            text, token_ids = prompt.get("prompt"), list(prompt["prompt_token_ids"])
+        text, token_ids = self.input_processor.tokenize(prompt)
+        self.input_processor.check_params(params)
+        if params.n == 1:
+            requests = [
+                self.input_processor.make_request(request_id, text, token_ids, params)
+            ]
         else:
-            raise ValueError(
-                'a prompt must be a string or {"prompt_token_ids": [...]}, '
-                f"got {prompt!r}"
-            )
-        self._check_prompt(token_ids)
-        generator = None
-        if params.seed is not None:
-            generator = torch.Generator().manual_seed(params.seed)
-        self.scheduler.add(Request(request_id, text, token_ids, params, generator))
-
-    def _check_prompt(self, token_ids: list[int]) -> None:
-        model_config = self.vllm_config.model_config
-        if not token_ids:
-            raise ValueError("the prompt is empty")
-        if len(token_ids) > model_config.max_model_len:
-            raise ValueError(
-                f"the prompt (length {len(token_ids)}) is longer than the maximum "
-                f"model length of {model_config.max_model_len}"
-            )
-        vocab_size = model_config.hf_config.vocab_size
-        if not all(isinstance(t, int) and 0 <= t < vocab_size for t in token_ids):
-            raise ValueError(f"prompt token ids must be ints in [0, {vocab_size})")
+            parent = ParentRequest(request_id, text, token_ids, params)
+            requests = [
+                self.input_processor.make_request(
+                    child_id, text, token_ids, parent.child_params(index)
+                )
+                for index, child_id in enumerate(parent.child_ids())
+            ]
+            self.output_processor.add_parent(parent)
+        for request in requests:
+            self.scheduler.add(request)
 
     def abort_request(self, request_ids: Iterable[str]) -> None:
         """Drop requests, waiting or running; their outputs are never returned."""
+        request_ids = self.output_processor.expand(request_ids)
         self.scheduler.abort(request_ids)
+        self.output_processor.abort(request_ids)
         self._release_cache_when_idle()
 
     def has_unfinished_requests(self) -> bool:
@@ -113,44 +122,40 @@ class LLMEngine:
             model_input = self.model_runner.prepare_decode(batch)
         logits = self.model_runner.execute(model_input)
         decode = self.tokenizer.decode if self.tokenizer is not None else None
+        if model_input.prompt_rows is not None:
+            logits = self._score_prompts(batch, model_input, logits)
         max_model_len = self.vllm_config.model_config.max_model_len
         finished = []
         for request, (token_id, logprobs) in zip(
             batch, sample(logits, batch, self._generator, decode), strict=True
         ):
-            request.append(token_id, logprobs, self._stop_ids(request), max_model_len)
+            request.append(token_id, logprobs, max_model_len)
+            self.output_processor.detokenizer.check_stop_strings(request)
             if request.finish_reason is not None:
                 self.scheduler.finish(request)
-                finished.append(self._output(request))
+                output = self.output_processor.finish(request)
+                if output is not None:
+                    finished.append(output)
         self._release_cache_when_idle()
         return finished
+
+    def _score_prompts(
+        self, batch: list[Request], model_input: ModelInput, logits: torch.Tensor
+    ) -> torch.Tensor:
+        """Set prompt logprobs where asked; the rows to sample from."""
+        decode = self.tokenizer.decode if self.tokenizer is not None else None
+        for request, rows in zip(batch, model_input.prompt_rows, strict=True):
+            if rows is not None:
+                request.prompt_logprobs = prompt_logprobs(
+                    logits[rows[0] : rows[1]],
+                    request.prompt_token_ids,
+                    request.params.prompt_logprobs,
+                    decode,
+                )
+        return logits[model_input.sample_rows]
 
     def _release_cache_when_idle(self) -> None:
         # no memory held between generate calls: the next call sizes its own
         if not self.scheduler.has_unfinished():
             self.model_runner.free_kv_cache()
             self.scheduler.use_cache(0, 0)
-
-    def _stop_ids(self, request: Request) -> set[int]:
-        stop = set(request.params.stop_token_ids or [])
-        return stop if request.params.ignore_eos else stop | self.eos_token_ids
-
-    def _output(self, request: Request) -> RequestOutput:
-        text = ""
-        if self.tokenizer is not None:
-            text = self.tokenizer.decode(
-                request.output_token_ids, skip_special_tokens=True
-            )
-        completion = CompletionOutput(
-            index=0,
-            text=text,
-            token_ids=list(request.output_token_ids),
-            finish_reason=request.finish_reason,
-            logprobs=request.logprobs,
-        )
-        return RequestOutput(
-            request_id=request.request_id,
-            prompt=request.prompt,
-            prompt_token_ids=request.prompt_token_ids,
-            outputs=[completion],
-        )

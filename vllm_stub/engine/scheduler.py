@@ -39,7 +39,7 @@ class Scheduler:
     def cache_len_needed(self, request: Request) -> int:
         """Cache positions ``request`` fills before it must finish."""
         # the last sampled token is never fed back, hence the -1
-        budget = len(request.prompt_token_ids) + request.params.max_tokens - 1
+        budget = len(request.prompt_token_ids) + request.max_tokens - 1
         return min(self.max_model_len, budget)
 
     def new_cache_shape(self) -> tuple[int, int] | None:

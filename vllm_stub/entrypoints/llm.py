@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 from tqdm.auto import tqdm
+from transformers import PreTrainedTokenizerBase
 
 from vllm_stub.config import ModelConfig, SchedulerConfig, VllmConfig
 from vllm_stub.engine.llm_engine import LLMEngine, PromptType
+from vllm_stub.entrypoints.chat_utils import Conversation, conversations, render_chat
 from vllm_stub.outputs import RequestOutput
 from vllm_stub.plugins import load_general_plugins
 from vllm_stub.sampling_params import SamplingParams
@@ -16,14 +19,20 @@ from vllm_stub.sampling_params import SamplingParams
 class LLM:
     """An offline engine over one local model folder, as vLLM's ``LLM``.
 
-    ``dtype`` is ``"auto"`` (the config's), ``"float32"``, ``"bfloat16"`` or
-    ``"float16"``; ``seed`` seeds requests that bring no seed of their own;
-    ``max_num_seqs`` caps how many sequences run in one batch.
+    ``tokenizer`` is a folder to take the tokenizer from instead of the
+    model's; ``trust_remote_code`` lets transformers run the folders' own
+    config and tokenizer code. ``dtype`` is ``"auto"`` (the config's),
+    ``"float32"``, ``"bfloat16"`` or ``"float16"``; ``seed`` seeds requests
+    that bring no seed of their own; ``max_num_seqs`` caps how many sequences
+    run in one batch.
     """
 
     def __init__(
         self,
         model: str,
+        *,
+        tokenizer: str | None = None,
+        trust_remote_code: bool = False,
         dtype: str = "auto",
         seed: int = 0,
         max_model_len: int | None = None,
@@ -37,6 +46,8 @@ class LLM:
                     dtype=dtype,
                     seed=seed,
                     max_model_len=max_model_len,
+                    tokenizer=None if tokenizer is None else str(tokenizer),
+                    trust_remote_code=trust_remote_code,
                 ),
                 scheduler_config=SchedulerConfig(max_num_seqs=max_num_seqs),
             )
@@ -45,6 +56,10 @@ class LLM:
         self.model = self.llm_engine.model
         self.tokenizer = self.llm_engine.tokenizer
         self._request_counter = 0
+
+    def get_tokenizer(self) -> PreTrainedTokenizerBase:
+        """The tokenizer the engine uses; ``ValueError`` when there is none."""
+        return self.llm_engine.get_tokenizer()
 
     def generate(
         self,
@@ -69,6 +84,39 @@ class LLM:
         if not request_ids:
             return []
         return self._run_engine(request_ids, use_tqdm)
+
+    def chat(
+        self,
+        messages: Conversation | Sequence[Conversation],
+        sampling_params: SamplingParams | Sequence[SamplingParams] | None = None,
+        use_tqdm: bool = True,
+        chat_template: str | None = None,
+        add_generation_prompt: bool = True,
+        continue_final_message: bool = False,
+        tools: list[dict[str, Any]] | None = None,
+        chat_template_kwargs: dict[str, Any] | None = None,
+    ) -> list[RequestOutput]:
+        """Generate replies to one conversation or several, as vLLM's ``chat``.
+
+        A conversation is a list of ``{"role": ..., "content": ...}`` dicts.
+        Each is rendered with ``chat_template`` (default: the tokenizer's) and
+        ``add_generation_prompt``, tokenized without special tokens, and
+        generated like a prompt of ``generate``.
+        """
+        tokenizer = self.get_tokenizer()
+        prompts = [
+            render_chat(
+                tokenizer,
+                conversation,
+                chat_template=chat_template,
+                add_generation_prompt=add_generation_prompt,
+                continue_final_message=continue_final_message,
+                tools=tools,
+                chat_template_kwargs=chat_template_kwargs,
+            )
+            for conversation in conversations(messages)
+        ]
+        return self.generate(prompts, sampling_params, use_tqdm=use_tqdm)
 
     def _add_requests(
         self, prompts: Sequence[PromptType], params: Sequence[SamplingParams]

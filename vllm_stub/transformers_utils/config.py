@@ -7,14 +7,16 @@ from pathlib import Path
 from transformers import AutoConfig, PretrainedConfig
 
 
-def get_config(model: str | Path) -> PretrainedConfig:
+def get_config(model: str | Path, trust_remote_code: bool = False) -> PretrainedConfig:
     """The transformers config of a local model folder (no hub look-ups)."""
     path = Path(model)
     if not path.is_dir():
         raise FileNotFoundError(f"model folder {str(path)!r} does not exist")
     if not (path / "config.json").is_file():
         raise FileNotFoundError(f"model folder {str(path)!r} has no config.json")
-    config = AutoConfig.from_pretrained(path, local_files_only=True)
+    config = AutoConfig.from_pretrained(
+        path, local_files_only=True, trust_remote_code=trust_remote_code
+    )
     patch_rope_parameters(config)
     return config
 

@@ -16,12 +16,25 @@ _TOKENIZER_FILES = (
 )
 
 
-def get_tokenizer(model: str | Path) -> PreTrainedTokenizerBase | None:
-    """The folder's tokenizer, or ``None`` when it has no tokenizer files."""
-    path = Path(model)
+def get_tokenizer(
+    folder: str | Path, trust_remote_code: bool = False, required: bool = False
+) -> PreTrainedTokenizerBase | None:
+    """The folder's tokenizer, or ``None`` when it has no tokenizer files.
+
+    ``required`` (a tokenizer folder the user named) turns a missing folder or
+    tokenizer into a ``FileNotFoundError``.
+    """
+    path = Path(folder)
     if not any((path / name).is_file() for name in _TOKENIZER_FILES):
+        if required:
+            raise FileNotFoundError(
+                f"tokenizer folder {str(path)!r} has no tokenizer files "
+                f"(one of {', '.join(_TOKENIZER_FILES)})"
+            )
         return None
-    return AutoTokenizer.from_pretrained(path, local_files_only=True)
+    return AutoTokenizer.from_pretrained(
+        path, local_files_only=True, trust_remote_code=trust_remote_code
+    )
 
 
 def get_eos_token_ids(model: str | Path, hf_config: PretrainedConfig) -> set[int]:

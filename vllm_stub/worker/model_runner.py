@@ -9,6 +9,7 @@ travels in the forward context.
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from itertools import accumulate
 
@@ -26,13 +27,18 @@ class ModelInput:
     """One step's flat token batch, ready for ``ModelRunner.execute``.
 
     ``logits_indices`` picks the hidden states whose logits are wanted (each
-    prompt's last token in prefill); ``None`` takes every row (decode).
+    prompt's last token in prefill); ``None`` takes every row (decode). When a
+    prefill request asks for prompt logprobs, all its positions are wanted:
+    ``prompt_rows[i]`` is then request ``i``'s ``(start, end)`` in the logits
+    (``None`` for the others) and ``sample_rows`` the row each samples from.
     """
 
     input_ids: torch.Tensor
     positions: torch.Tensor
     attn_metadata: AttentionMetadata
     logits_indices: torch.Tensor | None = None
+    prompt_rows: list[tuple[int, int] | None] | None = None
+    sample_rows: torch.Tensor | None = None
 
 
 class ModelRunner:
@@ -62,12 +68,15 @@ class ModelRunner:
         lens = [len(r.prompt_token_ids) for r in requests]
         starts = [0, *accumulate(lens)]
         slots = torch.tensor([r.slot for r in requests])
-        return ModelInput(
+        model_input = ModelInput(
             input_ids=torch.tensor([t for r in requests for t in r.prompt_token_ids]),
             positions=torch.cat([torch.arange(n) for n in lens]),
             attn_metadata=AttentionMetadata(True, slots, query_start_loc=starts),
             logits_indices=torch.tensor(starts[1:]) - 1,
         )
+        if any(r.params.prompt_logprobs is not None for r in requests):
+            model_input = _with_prompt_rows(model_input, requests, starts)
+        return model_input
 
     def prepare_decode(self, requests: list[Request]) -> ModelInput:
         """The last token of each request, at the end of its cached context."""
@@ -100,3 +109,27 @@ class ModelRunner:
         if model_input.logits_indices is not None:
             hidden_states = hidden_states[model_input.logits_indices]
         return self.model.compute_logits(hidden_states)
+
+
+def _with_prompt_rows(
+    model_input: ModelInput, requests: list[Request], starts: list[int]
+) -> ModelInput:
+    """``model_input`` wanting every position of the prompts scored for logprobs."""
+    indices: list[int] = []
+    prompt_rows: list[tuple[int, int] | None] = []
+    sample_rows: list[int] = []
+    for request, start, end in zip(requests, starts, starts[1:], strict=False):
+        if request.params.prompt_logprobs is None:
+            prompt_rows.append(None)
+            indices.append(end - 1)
+        else:
+            prompt_rows.append((len(indices), len(indices) + end - start))
+            indices.extend(range(start, end))
+        # a prompt's last position predicts its first generated token
+        sample_rows.append(len(indices) - 1)
+    return dataclasses.replace(
+        model_input,
+        logits_indices=torch.tensor(indices),
+        prompt_rows=prompt_rows,
+        sample_rows=torch.tensor(sample_rows),
+    )
