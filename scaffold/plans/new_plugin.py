@@ -91,7 +91,8 @@ def plan_new_plugin(request: NewPlugin) -> Plan:
         out / request.name / f"{module}.py": "model.py.jinja",
         out / "tests" / f"test_{module}.py": TEST_TEMPLATES[request.engine],
     }
-    plan = Plan(out.parent)
+    # Paths and commands as the user types them from where they stand.
+    plan = Plan(Path.cwd())
     for path, template in files.items():
         text = render(template, **variables)
         old = read_source(path) if path.is_file() else None
@@ -99,7 +100,9 @@ def plan_new_plugin(request: NewPlugin) -> Plan:
         plan.checklist += [
             f"{plan.display(path)}:{line}: {item}" for line, item in todo_items(text)
         ]
-    plan.checklist.append(
-        f"pip install -e {plan.display(out)} && pytest {plan.display(out)}/tests"
-    )
+    # A plain (not editable) --no-deps install, as CONTRIBUTING does: the
+    # engine is installed already, and "./" makes pip read a folder, not a name.
+    shown = plan.display(out)
+    folder = shown if Path(shown).is_absolute() else f"./{shown}"
+    plan.checklist.append(f"pip install --no-deps {folder} && pytest {shown}/tests")
     return plan

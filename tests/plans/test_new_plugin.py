@@ -46,7 +46,8 @@ def generate(out: Path, *extra: str) -> int:
         (["--engine", "vllm_stub"], "vllm_stub"),
     ],
 )
-def test_layout_entry_points_and_register(tmp_path, capsys, argv, engine):
+def test_layout_entry_points_and_register(tmp_path, capsys, monkeypatch, argv, engine):
+    monkeypatch.chdir(tmp_path)
     out = tmp_path / "plugin"
     assert generate(out, *argv) == 0
     assert set(files_under(out)) == FILES
@@ -69,10 +70,29 @@ def test_layout_entry_points_and_register(tmp_path, capsys, argv, engine):
     assert f"from transformers import {config}\n" in model
     printed = capsys.readouterr().out
     assert "Created plugin/my_plugin/__init__.py" in printed
-    assert "pip install -e plugin" in printed
+    assert "pip install --no-deps ./plugin && pytest plugin/tests" in printed
     # The generated package is clean under its own ruff settings.
     for tool in (["check"], ["format", "--check"]):
         subprocess.run(["ruff", *tool, "."], check=True, cwd=out)
+
+
+def test_printed_paths_and_commands_work_from_where_the_user_stands(
+    tmp_path, capsys, monkeypatch
+):
+    monkeypatch.chdir(tmp_path)
+    argv = ["my_plugin", "--arch", ARCH, "--out", "plugins/x"]
+    assert new_plugin(argv) == 0
+    printed = capsys.readouterr().out.splitlines()
+    created = [line.split(" ", 1)[1] for line in printed if line.startswith("Created")]
+    assert "plugins/x/pyproject.toml" in created
+    assert all(Path(path).is_file() for path in created)  # from here, as printed
+    todo = [line for line in printed if ": " in line and line.startswith("  [ ] ")]
+    assert todo and all(Path(t[6:].split(":")[0]).is_file() for t in todo)
+    # The same install as CONTRIBUTING's plugin route: plain, --no-deps.
+    assert (
+        printed[-1]
+        == "  [ ] pip install --no-deps ./plugins/x && pytest plugins/x/tests"
+    )
 
 
 @pytest.mark.parametrize("engine", ["vllm", "vllm_stub"])
@@ -105,7 +125,8 @@ def test_installed_plugin_is_loaded_by_the_engine_and_matches_llama(tmp_path, ru
     assert "3 passed" in result.stdout
 
 
-def test_dry_run_prints_the_files_and_writes_nothing(tmp_path, capsys):
+def test_dry_run_prints_the_files_and_writes_nothing(tmp_path, capsys, monkeypatch):
+    monkeypatch.chdir(tmp_path)
     assert generate(tmp_path / "plugin", "--dry-run") == 0
     diff = capsys.readouterr().out
     assert "+++ b/plugin/my_plugin/__init__.py" in diff
