@@ -216,7 +216,7 @@ def _plan_example(
         request.hf_example or None, trust_remote_code=request.trust_remote_code
     )
     with located(where):
-        parsed = parse_source(examples.text)
+        parsed = parse_source(examples.text, only={dict_name})
         if dict_name not in parsed.dicts and dict_name not in parsed.non_dicts:
             plan.notes.append(f"{where}: no {dict_name}; no example entry added")
             return

@@ -15,6 +15,7 @@ from __future__ import annotations
 import ast
 import dataclasses
 import gc
+from collections.abc import Collection
 
 import libcst as cst
 
@@ -30,9 +31,12 @@ from scaffold.pydict.model import (
 from scaffold.pydict.offsets import Offsets
 
 
-def parse_source(text: str) -> SourceDicts:
+def parse_source(text: str, only: Collection[str] | None = None) -> SourceDicts:
     """Parse ``text`` and model its module-level dict literals.
 
+    With ``only``, dicts of other names are left out: locating every entry of
+    every dict is most of the work after parsing (upstream's examples file has
+    two dozen dicts), and an editor that inserts into one needs that one.
     Raises ScaffoldError (with the line) when ``text`` is not valid Python.
     """
     # A libcst tree of a large registry is hundreds of thousands of objects,
@@ -43,13 +47,13 @@ def parse_source(text: str) -> SourceDicts:
     was_enabled = gc.isenabled()
     gc.disable()
     try:
-        return _parse(text)
+        return _parse(text, only)
     finally:
         if was_enabled:
             gc.enable()
 
 
-def _parse(text: str) -> SourceDicts:
+def _parse(text: str, only: Collection[str] | None) -> SourceDicts:
     try:
         module = cst.parse_module(text)
     except cst.ParserSyntaxError as error:
@@ -60,6 +64,8 @@ def _parse(text: str) -> SourceDicts:
     non_dicts: dict[str, int] = {}
     for names, value, start in offsets.bindings():
         # Later bindings win, as they do when Python runs the module.
+        if only is not None and not set(names) & set(only):
+            continue
         if isinstance(value, cst.Dict):
             literal = _read_dict(names[0], value, start, offsets, lines)
             for name in names:

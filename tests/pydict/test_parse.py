@@ -127,3 +127,11 @@ def test_syntax_error_has_its_line() -> None:
 @pytest.mark.parametrize("text", ["", "a\n", "a\nb", "a\n\nb\n", "x\r\ny\n"])
 def test_split_lines_round_trips(text: str) -> None:
     assert "".join(split_keeping_ends(text)) == text
+
+
+def test_only_reads_the_named_dicts_and_reads_them_the_same() -> None:
+    source = 'A = {\n    "X": ("x", "X"),\n}\nB = {"Y": 1}\nC = 3\n'
+    full = parse_source(source)
+    only = parse_source(source, only={"A", "C"})
+    assert set(only.dicts) == {"A"} and only.dicts["A"] == full.dicts["A"]
+    assert only.non_dicts == {"C": 5}
