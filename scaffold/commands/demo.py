@@ -115,7 +115,12 @@ def tour(workdir: Path, *, full_diff: bool = False) -> bool:
     result = verify(copy, ARCH, None, workdir / "checkpoint")
     print(result.table(ARCH))
     _step(4, "a short greedy generation through the engine")
-    print(f"prompt token ids {PROMPT}\n-> generated {result.engine_tokens}")
+    from transformers import AutoTokenizer
+
+    tokenizer = AutoTokenizer.from_pretrained(workdir / "checkpoint")
+    print(f"prompt  {tokenizer.decode(PROMPT)!r}  (token ids {PROMPT})")
+    text = tokenizer.decode(result.engine_tokens)
+    print(f"-> text {text!r}  (random weights: gibberish; ids {result.engine_tokens})")
     return checked and result.passed
 
 

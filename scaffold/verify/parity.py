@@ -89,7 +89,28 @@ def build_checkpoint(arch: str, config_path: Path | None, folder: Path) -> Any:
     # Our own progress lines only: not transformers' "Writing model shards".
     transformers.utils.logging.disable_progress_bar()
     model.save_pretrained(folder)
+    if config.vocab_size == TINY_CONFIG["vocab_size"]:
+        save_byte_tokenizer(folder)
     return model
+
+
+def save_byte_tokenizer(folder: Path) -> None:
+    """A tokenizer whose 256 ids are the 256 bytes, for the tiny checkpoints.
+
+    Byte-level BPE with no merges: ``TINY_CONFIG``'s vocabulary exactly, no
+    download, and any token ids decode (a random model's to gibberish).
+    """
+    from tokenizers import Tokenizer, decoders, models, pre_tokenizers
+    from transformers import PreTrainedTokenizerFast
+    from transformers.convert_slow_tokenizer import bytes_to_unicode
+
+    table = bytes_to_unicode()
+    tokenizer = Tokenizer(
+        models.BPE(vocab={table[b]: b for b in range(256)}, merges=[])
+    )
+    tokenizer.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
+    tokenizer.decoder = decoders.ByteLevel()
+    PreTrainedTokenizerFast(tokenizer_object=tokenizer).save_pretrained(folder)
 
 
 def run_engine(tree: Tree, folder: Path) -> dict[str, Any]:

@@ -34,6 +34,7 @@ def test_demo_passes_from_an_empty_folder_and_leaves_it_empty(run, tmp_path):
     assert len(done.stdout.splitlines()) < 60
     assert "Writing model shards" not in done.stdout + done.stderr
     assert "greedy tokens equal     yes" in done.stdout
+    assert "-> text '" in done.stdout  # the generation, decoded
     assert done.stdout.rstrip().endswith("demo passed")
     assert git_status() == before  # the repository is untouched too
 
