@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections import Counter
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -17,6 +18,9 @@ from scaffold.docs.locate import locate_table, named_archs
 from scaffold.docs.order import check_tables, sort_tables
 from scaffold.docs.table import split_dropping_ends
 from scaffold.ordering import get_key, slot_costs
+
+# Hypothesis runs hundreds of generated cases: CI runs them, the quick subset not.
+pytestmark = pytest.mark.slow
 
 STEMS = ["Llama", "Qwen2", "Qwen2_5_VL", "Qwen3", "Gemma", "Gemma3n", "GPT2"]
 STEMS += ["GptOss", "GPTBigCode", "ChatGLM", "StableLm", "StableLMEpoch", "Phi"]

@@ -35,6 +35,7 @@ def _tokens(outputs: list[RequestOutput]) -> list[list[int]]:
     return [o.outputs[0].token_ids for o in outputs]
 
 
+@pytest.mark.slow
 def test_seeded_sampling_is_reproducible_whatever_the_batch(llama) -> None:
     _, llm = llama
     params = SamplingParams(temperature=0.9, top_p=0.8, top_k=50, seed=7)
@@ -47,6 +48,7 @@ def test_seeded_sampling_is_reproducible_whatever_the_batch(llama) -> None:
     assert _tokens(llm.generate(PROMPT, other_seed)) != _tokens(alone)
 
 
+@pytest.mark.slow
 def test_engine_seed_makes_unseeded_sampling_reproducible(llama) -> None:
     folder, _ = llama
     runs = [
@@ -86,6 +88,7 @@ def test_stop_token_ids_and_eos_end_a_sequence(llama) -> None:
     assert (len(ignored.token_ids), ignored.finish_reason) == (10, "length")
 
 
+@pytest.mark.slow
 def test_waiting_prompts_join_as_sequences_finish(llama) -> None:
     folder, llm = llama
     prompts = [{"prompt_token_ids": [i, i + 1, i + 2]} for i in range(10, 15)]

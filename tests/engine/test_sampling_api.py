@@ -107,6 +107,7 @@ def test_min_tokens_holds_back_eos_as_transformers_min_new_tokens(
     assert held.token_ids == expected
 
 
+@pytest.mark.slow
 def test_min_p_keeps_only_tokens_near_the_most_likely(model) -> None:
     _, hf_model, llm = model
     greedy = SamplingParams(temperature=0, max_tokens=12, ignore_eos=True)
@@ -139,6 +140,7 @@ def test_max_tokens_none_generates_to_the_model_length(model) -> None:
         _completion(llm, params, prompt=list(range(20)))
 
 
+@pytest.mark.slow
 def test_n_completions_per_prompt_use_seed_plus_index(model) -> None:
     _, _, llm = model
     params = SamplingParams(n=3, temperature=1.0, seed=11, max_tokens=8)

@@ -123,6 +123,7 @@ def stub_tree(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return tree
 
 
+@pytest.mark.slow
 def test_rendered_model_matches_transformers_mistral(stub_tree: Path) -> None:
     which = _run(
         [sys.executable, "-c", "import vllm_stub; print(vllm_stub.__file__)"],

@@ -172,6 +172,7 @@ def modules(draw: st.DrawFn) -> str:
     return "\n".join(statements) + draw(st.sampled_from(["", "\n"]))
 
 
+@pytest.mark.slow
 @settings(max_examples=200, deadline=None)
 @given(modules())
 def test_generated_modules(text: str) -> None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import difflib
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -18,6 +19,9 @@ from scaffold.pydict.edit import insert_entry, remove_entry, sort_dicts
 from scaffold.pydict.model import DictLiteral, split_keeping_ends
 from scaffold.pydict.parse import parse_source
 from scaffold.pydict.values import registry_value
+
+# Hypothesis runs hundreds of generated cases: CI runs them, the quick subset not.
+pytestmark = pytest.mark.slow
 
 STEMS = ["Aya", "Gemma", "Gemma2", "Gemma3n", "GPT2", "GptOss", "Llama", "MPT", "Mpt"]
 STEMS += ["Qwen2", "Qwen2_5_VL", "Qwen3", "Olmoe", "OPT", "LongArchitectureName"]
