@@ -67,7 +67,7 @@ class SamplingParams:
             self.stop = []
         elif isinstance(self.stop, str):
             self.stop = [self.stop]
-        else:
+        elif isinstance(self.stop, tuple):
             self.stop = list(self.stop)
         # duplicates dropped, order kept
         self.stop_token_ids = list(dict.fromkeys(self.stop_token_ids or []))
@@ -131,7 +131,7 @@ class SamplingParams:
             f"stop_token_ids must be non-negative ints, got {self.stop_token_ids}",
         )
         _check(
-            all(isinstance(s, str) for s in self.stop),
+            isinstance(self.stop, list) and all(isinstance(s, str) for s in self.stop),
             f"stop must be a string or a list of strings, got {self.stop!r}",
         )
         _check(all(self.stop), "stop cannot contain an empty string")

@@ -213,3 +213,20 @@ def test_prompt_logprobs_match_transformers_and_leave_sampling_alone(model) -> N
         _completion(llm, plain, p).outputs[0].token_ids for p in (PROMPT, [9, 9, 4])
     ]
     assert [scored.outputs[0].token_ids, other.outputs[0].token_ids] == alone
+
+
+def test_n_children_step_and_abort_under_their_parent_id(model) -> None:
+    _, _, llm = model
+    engine = llm.llm_engine
+    params = SamplingParams(n=2, temperature=1.0, seed=5, max_tokens=3)
+    engine.add_request("p", {"prompt_token_ids": PROMPT}, params)
+    outputs = []
+    while engine.has_unfinished_requests():
+        outputs.extend(engine.step())
+    assert [o.request_id for o in outputs] == ["p"]
+    assert [len(c.token_ids) for c in outputs[0].outputs] == [3, 3]
+    engine.add_request("q", {"prompt_token_ids": PROMPT}, params)
+    engine.step()
+    engine.abort_request(["q"])
+    assert not engine.has_unfinished_requests()
+    assert engine.step() == []
