@@ -52,10 +52,11 @@ def _verify(args: argparse.Namespace) -> int:
 def require_registered(tree: Tree, arch: str) -> None:
     """Refuse, before building anything, an architecture the tree lacks."""
     with located(tree.relative(tree.registry_path)):
-        registered = RegistryView(parse_source(read_source(tree.registry_path).text))
-    if arch in registered.registered:
+        view = RegistryView(parse_source(read_source(tree.registry_path).text))
+    if arch in view.registered:
         return
-    close = difflib.get_close_matches(arch, list(registered.registered), n=3)
+    # A high cutoff: every name shares "ForCausalLM", which alone scores ~0.7.
+    close = difflib.get_close_matches(arch, list(view.registered), n=3, cutoff=0.8)
     hint = f" (did you mean {', '.join(close)}?)" if close else ""
     raise ScaffoldError(
         f"{arch} is not registered in this tree; run `scaffold new-model {arch}` "

@@ -59,6 +59,8 @@ def test_verify_of_an_unregistered_arch_says_what_to_run_first(
     assert "run `scaffold new-model LlamaForCausalLm` first" in err
     assert "did you mean LlamaForCausalLM" in err
     assert "Qwen2" not in err  # only close matches
+    assert verify(["NopeForCausalLM", "--root", str(embedded_tree)]) == 2
+    assert "did you mean" not in capsys.readouterr().err  # a shared suffix is not close
     # Refused before building anything: torch is never imported.
     imported = imported_by("verify", "NopeForCausalLM", cwd=embedded_tree)
     # (importlib.import_module, which dispatches commands, is not logged by
