@@ -54,7 +54,8 @@ def plan_new_model(tree: Tree, request: NewModel) -> Plan:
     registry = read_source(tree.registry_path)
     with located(tree.relative(tree.registry_path)):
         parsed = parse_source(registry.text)
-        kind = RegistryView(parsed).kind(request.kind)
+        view = RegistryView(parsed)
+        kind = view.kind(request.kind)
         literal = parsed.require(kind.registry_dict)
         new_registry = insert_entry(
             registry.text,
@@ -74,6 +75,7 @@ def plan_new_model(tree: Tree, request: NewModel) -> Plan:
     if request.alias_of:
         bases = _aliased_class_bases(tree, module, class_name)
     else:
+        _refuse_non_model_module(tree, request.module, view.modules_used())
         bases = _plan_model_files(tree, request, kind, plan)
 
     _plan_docs(tree, kind, request, plan, bases)
@@ -123,6 +125,27 @@ def _aliased_class_bases(tree: Tree, module: str, class_name: str) -> list[str]:
             f"{class_name} (it defines: {', '.join(sorted(classes)) or 'nothing'})"
         )
     return classes[class_name]
+
+
+# Files of the models package that are not model files, whatever the tree.
+NOT_MODEL_MODULES = {"__init__", "registry", "interfaces", "interfaces_base", "utils"}
+
+
+def _refuse_non_model_module(tree: Tree, module: str, used: set[str]) -> None:
+    """Never write over a file that is not a model file, --force or not.
+
+    ``new-model RegistryForCausalLM --force`` (default module ``registry``)
+    would otherwise replace the registry itself with the template. A model
+    file is one some registry entry points at; any other existing file is
+    the package's own (or someone's work in progress) and is left alone.
+    """
+    path = tree.module_path(module)
+    if module in NOT_MODEL_MODULES or (path.exists() and module not in used):
+        raise ScaffoldError(
+            f"--module {module}: {tree.relative(path)} is not a model file of "
+            "this tree and is never overwritten; pass another --module",
+            path=tree.relative(path),
+        )
 
 
 def _plan_model_files(

@@ -228,3 +228,23 @@ def test_template_model_runs_and_passes_ruff(embedded_tree, take_snapshot, run):
     )
     assert done.returncode == 0, done.stdout[-2000:]
     assert "1 passed" in done.stdout
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["RegistryForCausalLM", "--force"],  # default module: registry
+        ["FooForCausalLM", "--module", "__init__", "--force"],
+        ["FooForCausalLM", "--module", "utils", "--force"],
+        ["FooForCausalLM", "--module", "interfaces"],
+        ["FooForCausalLM", "--module", "scratch", "--force"],  # no entry uses it
+    ],
+)
+def test_never_overwrites_a_file_that_is_not_a_model_file(
+    embedded_tree, take_snapshot, capsys, argv
+):
+    (embedded_tree / "vllm_stub/model_executor/models/scratch.py").write_text("x = 1\n")
+    before = take_snapshot(embedded_tree)
+    assert main([*argv, "--models", "F", "--root", str(embedded_tree)]) == 2
+    assert "is not a model file of this tree" in capsys.readouterr().err
+    assert take_snapshot(embedded_tree) == before
