@@ -95,7 +95,9 @@ def run(
         return 2
 
 
-RUNTIME_INSTALL = "pip install torch==2.13.0 && pip install 'scaffold[runtime]'"
+# As the README installs it: from scaffold's own folder (there is no scaffold
+# on the package index; `pip install scaffold` would fetch someone else's).
+RUNTIME_INSTALL = "pip install torch==2.13.0 && pip install '.[runtime]'"
 
 
 def require_runtime(command: str) -> None:
@@ -108,8 +110,8 @@ def require_runtime(command: str) -> None:
     if missing:
         raise ScaffoldError(
             f"needs {' and '.join(missing)}, which the core install leaves out; "
-            f"install the runtime extra ({RUNTIME_INSTALL}; the CPU build of torch "
-            "first, as the README does)",
+            f"install the runtime extra scaffold[runtime] (in scaffold's folder: "
+            f"{RUNTIME_INSTALL}, the CPU build of torch first, as the README does)",
             path=f"scaffold {command}",
         )
 
