@@ -1,12 +1,19 @@
-"""A lock file at the tree root that serialises concurrent scaffold runs.
+"""A kernel lock on the tree root that serialises concurrent scaffold runs.
 
-An ``O_EXCL``-created file rather than ``flock``: it is removed when released,
-so it never shows up in the user's ``git status``.
+``flock`` on the root directory itself: the kernel drops it when the holder
+exits, however it exits, so there are no stale locks and no pid guessing;
+no file is created, so nothing shows up in ``git status``; and opening a
+directory read-only needs no write permission, so a read-only tree gets a
+write error from the plan, not a traceback from the lock. (Releases before
+this one used a ``.scaffold.lock`` pid file; such a file is now ignored.)
+
+POSIX only, as vLLM itself is.
 """
 
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import os
 import time
 from collections.abc import Iterator
@@ -14,51 +21,35 @@ from pathlib import Path
 
 from scaffold.errors import ScaffoldError
 
-LOCK_NAME = ".scaffold.lock"
-
-
-def _holder_is_gone(lock: Path) -> bool:
-    """True when the lock names a process that no longer exists."""
-    try:
-        pid = int(lock.read_text().strip() or "0")
-    except (OSError, ValueError):
-        return False  # being written right now, or unreadable: not stale
-    if pid <= 0:
-        return False
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return True
-    except PermissionError:
-        return False
-    return False
-
 
 @contextlib.contextmanager
 def tree_lock(root: Path, timeout: float = 60.0) -> Iterator[None]:
-    """Hold ``root/.scaffold.lock`` for the duration of the block."""
-    lock = root / LOCK_NAME
+    """Hold the lock on ``root`` for the duration of the block."""
+    try:
+        fd = os.open(root, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
+    except OSError as exc:
+        raise ScaffoldError(
+            f"cannot lock the tree: {exc.strerror}", path=str(root)
+        ) from None
+    try:
+        _acquire(fd, root, timeout)
+        yield
+    finally:
+        os.close(fd)  # closing the descriptor releases the lock
+
+
+def _acquire(fd: int, root: Path, timeout: float) -> None:
+    """Poll rather than block, so a run held up by a live one can say so."""
     deadline = time.monotonic() + timeout
     while True:
         try:
-            fd = os.open(lock, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
-            break
-        except FileExistsError:
-            if _holder_is_gone(lock):
-                with contextlib.suppress(FileNotFoundError):
-                    lock.unlink()
-                continue
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            return
+        except BlockingIOError:
             if time.monotonic() > deadline:
                 raise ScaffoldError(
-                    "another scaffold run holds this lock (remove it if no run "
-                    "is active)",
-                    path=str(lock),
+                    f"another scaffold run has held this tree for {timeout:.0f} s; "
+                    "wait for it to finish and retry",
+                    path=str(root),
                 ) from None
             time.sleep(0.02)
-    try:
-        os.write(fd, str(os.getpid()).encode())
-        os.close(fd)
-        yield
-    finally:
-        with contextlib.suppress(FileNotFoundError):
-            lock.unlink()

@@ -2,16 +2,14 @@
 
 from __future__ import annotations
 
-import contextlib
 import difflib
 import os
-import tempfile
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from scaffold.errors import ScaffoldError
+from scaffold.transaction import JOURNAL_NAME, Write, apply_writes
 
 
 @dataclass(frozen=True)
@@ -99,89 +97,24 @@ class Plan:
             "notes": list(self.notes),
         }
 
-    def apply(self) -> None:
-        """Write every change or none: temp files first, then renames, undo on error."""
-        staged: list[tuple[FileChange, Path | None]] = []
+    def apply(self, *, journal: bool = True) -> None:
+        """Write every change or none (see :mod:`scaffold.transaction`).
+
+        A symlink is written through: its target changes, the link stays.
+        ``journal`` False is for a plan outside any tree (nothing would
+        recover it).
+        """
+        writes = [
+            Write(Path(os.path.realpath(c.path)), c.old, c.new) for c in self.changes
+        ]
         try:
-            for change in self.changes:
-                staged.append((change, _stage(change)))
+            apply_writes(self.root, writes, journal=journal)
         except OSError as exc:
-            for _, temp in staged:
-                _discard(temp)
-            raise _write_error(exc, self.display(change.path)) from None
-        with _all_or_nothing() as done:
-            for change, temp in staged:
-                try:
-                    done.append(_commit(change, temp))
-                except OSError as exc:
-                    for _, leftover in staged[len(done) :]:
-                        _discard(leftover)
-                    raise _write_error(exc, self.display(change.path)) from None
-
-
-def _write_error(exc: OSError, display: str) -> ScaffoldError:
-    return ScaffoldError(
-        f"cannot write: {exc.strerror or exc} (nothing was changed)", path=display
-    )
-
-
-def _stage(change: FileChange) -> Path | None:
-    """Write the new content next to the target; nothing is replaced yet."""
-    if change.new is None:
-        return None
-    change.path.parent.mkdir(parents=True, exist_ok=True)
-    fd, name = tempfile.mkstemp(
-        dir=change.path.parent, prefix=f".{change.path.name}.", suffix=".tmp"
-    )
-    with os.fdopen(fd, "w", encoding="utf-8", newline="") as handle:
-        handle.write(change.new)
-    if change.old is not None:
-        os.chmod(name, change.path.stat().st_mode & 0o7777)
-    return Path(name)
-
-
-def _discard(temp: Path | None) -> None:
-    if temp is not None:
-        with contextlib.suppress(FileNotFoundError):
-            temp.unlink()
-
-
-def _commit(change: FileChange, temp: Path | None) -> tuple[FileChange, Path | None]:
-    """Put one change in place; return what is needed to undo it."""
-    if temp is None:  # deletion: move the file aside, dropped once all succeeded
-        # mkstemp reserves a fresh name; the rename then replaces that empty file.
-        fd, name = tempfile.mkstemp(
-            dir=change.path.parent, prefix=f".{change.path.name}.", suffix=".bak"
-        )
-        os.close(fd)
-        try:
-            os.replace(change.path, name)
-        except OSError:
-            _discard(Path(name))
-            raise
-        return change, Path(name)
-    os.replace(temp, change.path)
-    return change, None
-
-
-@contextlib.contextmanager
-def _all_or_nothing() -> Iterator[list[tuple[FileChange, Path | None]]]:
-    """Undo every committed change if the block fails; drop backups if not."""
-    done: list[tuple[FileChange, Path | None]] = []
-    try:
-        yield done
-    except BaseException:
-        for change, backup in reversed(done):
-            _undo(change, backup)
-        raise
-    for _, backup in done:
-        _discard(backup)
-
-
-def _undo(change: FileChange, backup: Path | None) -> None:
-    if backup is not None:
-        os.replace(backup, change.path)
-    elif change.old is None:
-        change.path.unlink()
-    else:
-        change.path.write_bytes(change.old.encode("utf-8"))
+            # A failure before any file (the journal) is reported at the root.
+            where = Path(exc.filename) if exc.filename else self.root
+            if where.name.startswith(JOURNAL_NAME):
+                where = self.root
+            raise ScaffoldError(
+                f"cannot write: {exc.strerror or exc} (nothing was changed)",
+                path=self.display(where) if where != self.root else str(where),
+            ) from None

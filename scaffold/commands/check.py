@@ -10,15 +10,15 @@ from scaffold.check import archs_added_since, check_tree, only_involving
 from scaffold.commands.common import (
     add_tree_args,
     command_parser,
+    locked_tree,
     note,
+    open_tree,
     print_json,
     resolve_sort_key,
     run,
 )
 from scaffold.git import resolve_revision
-from scaffold.lock import tree_lock
 from scaffold.plans import plan_fix
-from scaffold.tree import find_tree
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -40,7 +40,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _check(args: argparse.Namespace) -> int:
-    tree = find_tree(args.root)
+    tree = open_tree(args.root)
     sort_key = resolve_sort_key(tree, args.key)
     # Resolved first: a bad revision is bad input, reported before any write.
     since = resolve_revision(tree.root, args.since) if args.since else None
@@ -48,7 +48,7 @@ def _check(args: argparse.Namespace) -> int:
     if args.fix:
         # --fix sorts whole sections even with --since: moving only the new
         # entries could not make a section sorted, and fix promises that.
-        with tree_lock(tree.root):
+        with locked_tree(tree.root):
             plan = plan_fix(tree, sort_key)
             plan.apply()
         for change in plan.changes:

@@ -7,7 +7,7 @@ import contextlib
 import json
 import sys
 import traceback
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from importlib.util import find_spec
 from pathlib import Path
 from typing import Any, NoReturn
@@ -16,7 +16,8 @@ from scaffold.errors import ScaffoldError
 from scaffold.lock import tree_lock
 from scaffold.ordering import KEYS, SortKey, get_key
 from scaffold.plan import Plan
-from scaffold.tree import Tree
+from scaffold.transaction import JOURNAL_NAME, Interrupted, has_journal, recover
+from scaffold.tree import Tree, find_tree
 
 
 class ArgumentParser(argparse.ArgumentParser):
@@ -142,9 +143,9 @@ def run_plan(
     if dry_run:
         plan = build()
     else:
-        with tree_lock(lock_root) if lock_root else contextlib.nullcontext():
+        with locked_tree(lock_root) if lock_root else contextlib.nullcontext():
             plan = build()
-            plan.apply()
+            plan.apply(journal=lock_root is not None)
     if as_json:
         print_json(plan.to_json())
         return plan
@@ -164,3 +165,35 @@ def run_plan(
 def print_json(data: Any) -> None:
     """Machine-readable output on stdout."""
     print(json.dumps(data, indent=2, ensure_ascii=False))
+
+
+def open_tree(root: str | None) -> Tree:
+    """Find the tree (``--root`` or walk up) and finish any interrupted run in it.
+
+    Every command starts here, readers too: a tree half written by a killed
+    run is rolled back before anything reads it.
+    """
+    tree = find_tree(root)
+    if has_journal(tree.root):
+        with locked_tree(tree.root):
+            pass
+    return tree
+
+
+@contextlib.contextmanager
+def locked_tree(root: Path) -> Iterator[None]:
+    """Hold the tree lock, rolling back an interrupted run first (and saying so)."""
+    with tree_lock(root):
+        try:
+            restored = recover(root)
+        except Interrupted as changed:
+            raise ScaffoldError(
+                f"an interrupted scaffold run left {JOURNAL_NAME}, and {changed} has "
+                'changed since; compare it with the journal\'s "old", then delete '
+                "the journal",
+                path=str(root / JOURNAL_NAME),
+            ) from None
+        if restored is not None:
+            files = ", ".join(map(str, restored)) or "no file needed it"
+            note(f"rolled back an interrupted scaffold run ({files})")
+        yield

@@ -10,6 +10,7 @@ from scaffold.commands.common import (
     add_plan_args,
     add_tree_args,
     command_parser,
+    open_tree,
     resolve_sort_key,
     run,
     run_plan,
@@ -19,7 +20,6 @@ from scaffold.errors import ScaffoldError
 from scaffold.names import check_arch, check_module, default_module
 from scaffold.ordering import SortKey
 from scaffold.plans import NewModel, plan_new_model
-from scaffold.tree import find_tree
 
 # The Hub's repo ids: ORG/NAME of letters, digits, "-", "_" and ".".
 HF_REPO_ID = re.compile(r"[\w.-]+/[\w.-]+", re.ASCII)
@@ -109,7 +109,7 @@ def _request(args: argparse.Namespace, sort_key: SortKey) -> NewModel:
 
 
 def _new_model(args: argparse.Namespace) -> int:
-    tree = find_tree(args.root)
+    tree = open_tree(args.root)
     request = _request(args, resolve_sort_key(tree, args.key))
     run_plan(
         lambda: plan_new_model(tree, request),

@@ -5,10 +5,15 @@ from __future__ import annotations
 import argparse
 from collections.abc import Sequence
 
-from scaffold.commands.common import add_plan_args, command_parser, run, run_plan
+from scaffold.commands.common import (
+    add_plan_args,
+    command_parser,
+    open_tree,
+    run,
+    run_plan,
+)
 from scaffold.names import check_arch
 from scaffold.plans import plan_remove
-from scaffold.tree import find_tree
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -27,7 +32,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def _remove(args: argparse.Namespace) -> int:
     arch = check_arch(args.arch)
-    tree = find_tree(args.root)
+    tree = open_tree(args.root)
     run_plan(
         lambda: plan_remove(tree, arch),
         lock_root=tree.root,

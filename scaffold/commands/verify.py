@@ -8,13 +8,13 @@ import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 
-from scaffold.commands.common import command_parser, require_runtime, run
+from scaffold.commands.common import command_parser, open_tree, require_runtime, run
 from scaffold.errors import ScaffoldError, located
 from scaffold.names import check_arch
 from scaffold.pydict import parse_source
 from scaffold.registry import RegistryView
 from scaffold.textio import read_source
-from scaffold.tree import Tree, find_tree
+from scaffold.tree import Tree
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -35,7 +35,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _verify(args: argparse.Namespace) -> int:
-    tree = find_tree(args.root)
+    tree = open_tree(args.root)
     arch = check_arch(args.arch)
     require_registered(tree, arch)
     require_runtime("verify")

@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 from scaffold import plan as plan_module
+from scaffold import transaction
 from scaffold.errors import ScaffoldError
 from scaffold.plan import Plan
 from scaffold.textio import decode, read_raw, read_source
@@ -97,16 +96,16 @@ def test_failure_during_renames_restores_every_file(
 
 def test_failure_while_staging_writes_nothing(tmp_path, monkeypatch):
     plan, before = make_plan(tmp_path)
-    real_mkstemp = plan_module.tempfile.mkstemp
+    real_write = transaction._write_new
     calls = []
 
-    def flaky_mkstemp(*args, **kwargs):
+    def flaky_write(*args, **kwargs):
         calls.append(1)
-        if len(calls) == 3:
+        if len(calls) == 3:  # the journal, then the 1st and 2nd staged files
             raise OSError(28, "No space left on device")
-        return real_mkstemp(*args, **kwargs)
+        return real_write(*args, **kwargs)
 
-    monkeypatch.setattr(plan_module.tempfile, "mkstemp", flaky_mkstemp)
+    monkeypatch.setattr(transaction, "_write_new", flaky_write)
     with pytest.raises(ScaffoldError, match="No space left"):
         plan.apply()
     assert snapshot(tmp_path) == before
@@ -128,42 +127,3 @@ def test_not_utf8_names_the_line(tmp_path):
     with pytest.raises(ScaffoldError) as err:
         read_source(path)
     assert str(err.value) == f"{path}:2: not UTF-8 (re-save the file as UTF-8)"
-
-
-LOCKED_INCREMENT = """\
-import sys, time
-from pathlib import Path
-from scaffold.lock import tree_lock
-root = Path(sys.argv[1])
-with tree_lock(root):
-    counter = root / "counter"
-    value = int(counter.read_text())
-    time.sleep(0.05)
-    counter.write_text(str(value + 1))
-"""
-
-
-def test_lock_serialises_concurrent_processes(tmp_path):
-    (tmp_path / "counter").write_text("0")
-    procs = [
-        subprocess.Popen([sys.executable, "-c", LOCKED_INCREMENT, str(tmp_path)])
-        for _ in range(8)
-    ]
-    assert [p.wait(timeout=60) for p in procs] == [0] * 8
-    assert (tmp_path / "counter").read_text() == "8"
-    assert not (tmp_path / ".scaffold.lock").exists()
-
-
-def test_stale_lock_of_a_dead_process_is_taken_over(tmp_path):
-    dead = subprocess.run(
-        [sys.executable, "-c", "import os; print(os.getpid())"],
-        capture_output=True,
-        text=True,
-        check=True,
-    )
-    (tmp_path / ".scaffold.lock").write_text(dead.stdout.strip())
-    (tmp_path / "counter").write_text("0")
-    subprocess.run(
-        [sys.executable, "-c", LOCKED_INCREMENT, str(tmp_path)], check=True, timeout=30
-    )
-    assert (tmp_path / "counter").read_text() == "1"
