@@ -41,3 +41,10 @@ def patch_rope_parameters(config: PretrainedConfig) -> None:
     if partial is not None:
         params.setdefault("partial_rotary_factor", partial)
     config.rope_parameters = params
+
+
+def set_default_rope_theta(config: PretrainedConfig, default_theta: float) -> None:
+    """Give ``config`` a ``rope_theta`` when its ``rope_parameters`` lack one."""
+    if getattr(config, "rope_parameters", None) is None:
+        config.rope_parameters = {"rope_type": "default"}
+    config.rope_parameters.setdefault("rope_theta", default_theta)

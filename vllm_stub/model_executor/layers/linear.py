@@ -8,6 +8,7 @@ vLLM's shard-aware loaders so model files load separate checkpoint tensors
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Iterator
 from typing import Any
 
 import torch
@@ -123,6 +124,26 @@ class _FusedLinear(LinearBase):
         target = param.data.narrow(0, offset, size)
         check_shape(target, loaded_weight, f"{self.prefix} shard {loaded_shard_id!r}")
         target.copy_(loaded_weight)
+
+    def load_weights(
+        self, weights: Iterable[tuple[str, torch.Tensor]]
+    ) -> Iterator[str]:
+        """Load ``(name, tensor)`` pairs, each tensor tagged with its ``shard_id``.
+
+        vLLM 0.33's ``WeightsMapper(orig_to_new_stacked=...)`` renames
+        ``q_proj.weight`` to ``weight`` here and sets ``tensor.shard_id``
+        (``None``: the whole fused tensor); yields the names it loaded.
+        """
+        for name, loaded_weight in weights:
+            param = getattr(self, name, None)
+            if param is None and name == "bias":
+                continue  # a checkpoint bias for a layer built without one
+            if not isinstance(param, nn.Parameter):
+                raise ValueError(f"{self.prefix} has no parameter {name!r}")
+            self.weight_loader(
+                param, loaded_weight, getattr(loaded_weight, "shard_id", None)
+            )
+            yield name
 
 
 class MergedColumnParallelLinear(_FusedLinear):

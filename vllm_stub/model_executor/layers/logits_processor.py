@@ -30,13 +30,23 @@ class LogitsProcessor(nn.Module):
         self.soft_cap = soft_cap
 
     def forward(
-        self, lm_head: VocabParallelEmbedding, hidden_states: torch.Tensor
+        self,
+        lm_head: VocabParallelEmbedding,
+        hidden_states: torch.Tensor,
+        embedding_bias: torch.Tensor | None = None,
+        skip_gather: bool = False,
     ) -> torch.Tensor:
-        """Logits ``[num_tokens, vocab]`` for the given hidden states."""
+        """Logits ``[num_tokens, vocab]`` for the given hidden states.
+
+        ``skip_gather`` (keep each tensor-parallel rank's shard) changes
+        nothing with one rank.
+        """
         if self.logits_as_input:
             logits = hidden_states
         else:
             bias = getattr(lm_head, "bias", None)
+            if embedding_bias is not None:
+                bias = embedding_bias if bias is None else bias + embedding_bias
             # left strided: copying a [batch, vocab] transpose costs more than
             # the sampler's reads of it
             logits = unquantized_gemm(hidden_states, lm_head.weight, bias)
@@ -46,3 +56,12 @@ class LogitsProcessor(nn.Module):
         if self.scale != 1.0:
             logits = logits * self.scale
         return logits
+
+    def get_top_tokens(
+        self,
+        lm_head: VocabParallelEmbedding,
+        hidden_states: torch.Tensor,
+        embedding_bias: torch.Tensor | None = None,
+    ) -> torch.Tensor:
+        """The argmax token of each row (vLLM's speculative-decoding shortcut)."""
+        return self(lm_head, hidden_states, embedding_bias).argmax(dim=-1)

@@ -146,15 +146,20 @@ def get_rope(
     is_neox_style: bool = True,
     rope_parameters: dict[str, Any] | None = None,
     dtype: torch.dtype | None = None,
+    dual_chunk_attention_config: dict[str, Any] | None = None,
+    mrope_positions_factor: int = 4,
 ) -> RotaryEmbedding:
     """Build the rotary embedding that ``rope_parameters`` describes.
 
     ``rope_parameters`` uses transformers v5 keys: ``rope_theta``, ``rope_type``
     (default, linear, dynamic, llama3, yarn), the type's scaling keys and
     optionally ``partial_rotary_factor``. ``dtype`` is accepted for vLLM
-    compatibility; the cache stays float32. Equal arguments return the same
-    module.
+    compatibility; the cache stays float32. ``mrope_positions_factor`` only
+    matters for multimodal rope, which is not built here; dual-chunk
+    attention is refused. Equal arguments return the same module.
     """
+    if dual_chunk_attention_config:
+        raise NotImplementedError("vllm_stub has no dual-chunk rotary embedding")
     key = (head_size, max_position, is_neox_style, repr(rope_parameters))
     if key not in _ROPE_CACHE:
         _ROPE_CACHE[key] = _build_rope(

@@ -368,8 +368,6 @@ class LlamaForCausalLM(nn.Module, SupportsLoRA, SupportsPP):
 
     def load_weights(self, weights: Iterable[tuple[str, torch.Tensor]]) -> set[str]:
         """Load a transformers checkpoint; returns the parameter names loaded."""
-        loader = AutoWeightsLoader(
-            self,
-            skip_prefixes=(["lm_head."] if self.config.tie_word_embeddings else None),
-        )
+        # A tied lm_head is the embedding: the loader loads it once, by that name.
+        loader = AutoWeightsLoader(self)
         return loader.load_weights(weights)

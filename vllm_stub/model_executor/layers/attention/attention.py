@@ -3,7 +3,9 @@
 The KV cache is bound by the runner (``kv_cache = (k, v)``, each
 ``[num_slots, num_kv_heads, max_len, head_size]``); the batch layout comes from
 the forward context. Without metadata (a plain model call) the whole input is
-treated as one sequence and no cache is used.
+treated as one sequence and no cache is used. A sliding window (per layer, or
+the model's from ``cache_config.sliding_window``) lets a token see itself and
+the ``window - 1`` tokens before it, as in vLLM and transformers.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from torch import nn
 
 from vllm_stub.forward_context import AttentionMetadata, get_forward_context
 from vllm_stub.model_executor.layers import cpu_fast_paths
+from vllm_stub.v1.attention.backend import AttentionType
 
 
 class Attention(nn.Module):
@@ -27,18 +30,34 @@ class Attention(nn.Module):
         head_size: int,
         scale: float,
         num_kv_heads: int | None = None,
+        alibi_slopes: list[float] | None = None,
+        use_alibi_sqrt: bool | None = None,
         cache_config: Any = None,
         quant_config: Any = None,
+        logits_soft_cap: float | None = None,
+        per_layer_sliding_window: int | None = None,
         prefix: str = "",
-        **_unsupported_options: Any,
+        attn_type: str = AttentionType.DECODER,
+        **_backend_options: Any,
     ) -> None:
         super().__init__()
+        # Options that change the maths are refused rather than ignored.
         if quant_config is not None:
             raise NotImplementedError("vllm_stub does not support quantization")
+        if alibi_slopes is not None or logits_soft_cap is not None:
+            raise NotImplementedError(
+                "vllm_stub's Attention supports neither ALiBi nor logit soft-capping"
+            )
+        if attn_type not in (AttentionType.DECODER, AttentionType.ENCODER_ONLY):
+            raise NotImplementedError(f"vllm_stub has no {attn_type} attention")
         self.num_heads = num_heads
         self.head_size = head_size
         self.scale = scale
         self.num_kv_heads = num_kv_heads or num_heads
+        self.causal = attn_type == AttentionType.DECODER
+        self.sliding_window = per_layer_sliding_window or getattr(
+            cache_config, "sliding_window", None
+        )
         self.prefix = prefix
         self.kv_cache: tuple[torch.Tensor, torch.Tensor] | None = None
 
@@ -61,9 +80,25 @@ class Attention(nn.Module):
 
     def _causal(self, q: torch.Tensor, k: torch.Tensor, v: torch.Tensor) -> Any:
         # [heads, len, dim]: q_len == kv_len, so is_causal's top-left mask is right
+        if self.sliding_window is None or not self.causal:
+            return F.scaled_dot_product_attention(
+                q, k, v, is_causal=self.causal, scale=self.scale, enable_gqa=True
+            )
+        offset = torch.arange(q.shape[1])
+        offset = offset[:, None] - offset[None, :]  # query minus key position
+        mask = (offset >= 0) & (offset < self.sliding_window)
         return F.scaled_dot_product_attention(
-            q, k, v, is_causal=True, scale=self.scale, enable_gqa=True
+            q, k, v, attn_mask=mask, scale=self.scale, enable_gqa=True
         )
+
+    def _decode_mask(self, meta: AttentionMetadata) -> torch.Tensor | None:
+        """The metadata's length mask, narrowed to the window when there is one."""
+        if self.sliding_window is None:
+            return meta.attn_mask
+        positions = torch.arange(meta.max_context_len)
+        lens = meta.context_lens[:, None]
+        mask = (positions < lens) & (positions >= lens - self.sliding_window)
+        return mask[:, None, None, :]
 
     def _prefill(
         self, q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, meta: AttentionMetadata
@@ -83,6 +118,8 @@ class Attention(nn.Module):
     def _decode(
         self, q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, meta: AttentionMetadata
     ) -> torch.Tensor:
+        if not self.causal:
+            raise RuntimeError(f"{self.prefix}: encoder-only attention has no decode")
         k_cache, v_cache = self._bound_cache()
         cpu_fast_paths.write_decode_kv(k_cache, k.transpose(0, 1), meta)
         cpu_fast_paths.write_decode_kv(v_cache, v.transpose(0, 1), meta)
@@ -94,7 +131,7 @@ class Attention(nn.Module):
             q.transpose(0, 1).unsqueeze(2),
             keys,
             values,
-            attn_mask=meta.attn_mask,
+            attn_mask=self._decode_mask(meta),
             scale=self.scale,
             enable_gqa=True,
         )

@@ -1,0 +1,1 @@
+"""Fused kernels vLLM picks per platform; on CPU none apply."""

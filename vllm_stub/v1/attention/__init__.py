@@ -1,0 +1,1 @@
+"""Attention backends: here only the shared ``AttentionType`` names."""
