@@ -26,6 +26,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("arch", metavar="ARCH", help="e.g. MistralForCausalLM")
     parser.add_argument("--root", help="the tree (default: walk up from here)")
+    parser.add_argument(
+        "--kind",
+        help="remove only this kind's registration (needed when several kinds "
+        "register ARCH)",
+    )
     add_plan_args(parser)
     return parser
 
@@ -34,7 +39,7 @@ def _remove(args: argparse.Namespace) -> int:
     arch = check_arch(args.arch)
     tree = open_tree(args.root)
     run_plan(
-        lambda: plan_remove(tree, arch),
+        lambda: plan_remove(tree, arch, args.kind),
         lock_root=tree.root,
         dry_run=args.dry_run,
         as_json=args.json,
@@ -43,5 +48,5 @@ def _remove(args: argparse.Namespace) -> int:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """``scaffold remove ARCH [--root] [--dry-run] [--json]``; exit 0, or 2."""
+    """``scaffold remove ARCH [--kind K] [--root] [--dry-run] [--json]``; 0, or 2."""
     return run(build_parser(), argv, _remove)

@@ -1,10 +1,14 @@
 """Plan ``scaffold remove``: undo what ``new-model`` added for one architecture.
 
-The registry entry goes from every kind dict that holds it, and so do the
-example entries; the docs lose the architecture's row (or its part of a
-shared row). The model module goes only when no registry entry uses it any
-more and no other file of the package imports it, and with it the parity test
-``new-model`` generated for it. Nothing is written here.
+Only what is there to undo goes. The registry entry goes from its kind dict
+(``--kind`` names it when several dicts register the architecture, as
+``new-model --kind embedding --alias-of`` does for a causal LM); its example
+entry and docs row (or its part of a shared row) go with it. The model module
+goes only when ``new-model`` could have written it (the entry names a class
+of the architecture's own name: an alias never created the file it points
+at), no registry entry uses it any more and no other file of the package
+imports it; with it goes the parity test generated for it. Nothing is
+written here.
 """
 
 from __future__ import annotations
@@ -17,31 +21,28 @@ from scaffold.errors import ScaffoldError, located
 from scaffold.modelfile import importers_of
 from scaffold.plan import Plan
 from scaffold.pydict import parse_source, remove_entry
-from scaffold.registry import RegistryView, dicts_holding
+from scaffold.registry import Kind, RegistryView, dicts_holding
 from scaffold.textio import SourceText, read_source
 from scaffold.tree import Tree
 
 
-def plan_remove(tree: Tree, arch: str) -> Plan:
-    """Every change that removes ``arch``; ScaffoldError if it is not registered."""
+def plan_remove(tree: Tree, arch: str, kind_name: str | None = None) -> Plan:
+    """Every change that removes ``arch`` (from kind ``kind_name`` alone if given).
+
+    ScaffoldError if it is not registered there, or if it is registered in
+    several kinds and ``kind_name`` does not say which.
+    """
     plan = Plan(tree.root)
-    registry_where = tree.relative(tree.registry_path)
     registry = read_source(tree.registry_path)
-    with located(registry_where):
+    with located(tree.relative(tree.registry_path)):
         view = RegistryView(parse_source(registry.text))
-        holders = view.kind_dicts_holding(arch)
-        if not holders:
-            raise ScaffoldError(
-                f"{arch} is not registered in any registry dict; nothing to remove "
-                "(check the spelling)"
-            )
-        modules = {
+        kind = _kind_to_remove(view, arch, kind_name)
+        own_modules = {
             entry.pair[0]
-            for name in holders
-            for entry in view.parsed.dicts[name].find(arch)
-            if entry.pair
+            for entry in view.parsed.dicts[kind.registry_dict].find(arch)
+            if entry.pair and entry.pair[1] == arch  # an alias created no file
         }
-        new_registry = _remove_from(registry.text, holders, arch)
+        new_registry = remove_entry(registry.text, kind.registry_dict, arch)
         still_used = RegistryView(parse_source(new_registry)).modules_used()
     plan.add(
         tree.registry_path,
@@ -49,17 +50,39 @@ def plan_remove(tree: Tree, arch: str) -> Plan:
         registry.encode(new_registry),
     )
 
-    for module in sorted(modules - still_used):
+    for module in sorted(own_modules - still_used):
         _plan_module_removal(tree, module, arch, plan)
-    _plan_docs(tree, arch, plan)
-    _plan_examples(tree, arch, view.example_dicts(), plan)
+    _plan_docs(tree, arch, kind if kind_name else None, plan)
+    # Without --kind the architecture leaves the registry: no example may stay.
+    examples = [kind.examples_dict] if kind_name else view.example_dicts()
+    _plan_examples(tree, arch, examples, plan)
     return plan
 
 
-def _remove_from(text: str, dict_names: list[str], key: str) -> str:
-    for name in dict_names:
-        text = remove_entry(text, name, key)
-    return text
+def _kind_to_remove(view: RegistryView, arch: str, kind_name: str | None) -> Kind:
+    """The one kind ``arch`` goes from; ScaffoldError when that is not clear."""
+    holding = set(view.kind_dicts_holding(arch))
+    holders = [k for k in view.kinds.values() if k.registry_dict in holding]
+    where = " and ".join(f"{k.registry_dict} (--kind {k.name})" for k in holders)
+    if kind_name is not None:
+        kind = view.kind(kind_name)
+        if kind not in holders:
+            found = f"it is in {where}" if holders else "it is in no kind dict"
+            raise ScaffoldError(
+                f"{arch} is not in {kind.registry_dict}; {found} (check --kind)"
+            )
+        return kind
+    if not holders:
+        raise ScaffoldError(
+            f"{arch} is not registered in any registry dict; nothing to remove "
+            "(check the spelling)"
+        )
+    if len(holders) > 1:
+        raise ScaffoldError(
+            f"{arch} is registered in {where}; say which with --kind, "
+            "and run remove once for each"
+        )
+    return holders[0]
 
 
 def _importers(tree: Tree, module: str) -> list[str]:
@@ -97,16 +120,27 @@ def _plan_delete(plan: Plan, path: Path, source: SourceText | None = None) -> No
     plan.add(path, source.encode(source.text), None)
 
 
-def _plan_docs(tree: Tree, arch: str, plan: Plan) -> None:
-    """Take ``arch`` out of every docs page that names it (pooling pages too)."""
-    pages = tree.docs_pages()
+def _plan_docs(tree: Tree, arch: str, kind: Kind | None, plan: Plan) -> None:
+    """Take ``arch`` out of the docs: ``kind``'s table only, or every page.
+
+    Without a kind the architecture leaves the registry altogether, so a row
+    naming it anywhere (pooling pages too) would be stale.
+    """
+    table_kind = None
+    if kind is None:
+        pages = tree.docs_pages()
+    else:
+        page = tree.docs_page_of(kind.pooling_docs)
+        pages = [page] if page.is_file() else []
+        # On a kind's own page (pooling_models/embed.md) every table is its own.
+        table_kind = kind.name if page == tree.docs_path else None
     if not pages:
         plan.notes.append(f"{tree.relative(tree.docs_path)} not found; no docs row")
     changed = False
     for page in pages:
         source = read_source(page)
         with located(tree.relative(page)):
-            new = remove_arch(source.text, arch)
+            new = remove_arch(source.text, arch, kind=table_kind)
         changed = changed or new != source.text
         plan.add(page, source.encode(source.text), source.encode(new))
     if pages and not changed:
@@ -115,8 +149,9 @@ def _plan_docs(tree: Tree, arch: str, plan: Plan) -> None:
 
 def _plan_examples(tree: Tree, arch: str, dict_names: list[str], plan: Plan) -> None:
     def edit(text: str) -> str:
-        holders = dicts_holding(parse_source(text), dict_names, arch)
-        return _remove_from(text, holders, arch)
+        for name in dicts_holding(parse_source(text), dict_names, arch):
+            text = remove_entry(text, name, arch)
+        return text
 
     _plan_optional_edit(tree, tree.examples_path, plan, "example entry", edit)
 

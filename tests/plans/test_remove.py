@@ -60,13 +60,53 @@ def test_new_model_then_remove_is_byte_identical(
     assert "MistralForCausalLM is not registered" in err
 
 
-def test_an_architecture_in_two_kind_dicts_goes_from_both(embedded_tree, take_snapshot):
+def test_an_architecture_in_two_kind_dicts_needs_kind(
+    embedded_tree, take_snapshot, capsys
+):
     before = take_snapshot(embedded_tree)
     root = ["--root", str(embedded_tree)]
     assert new_model(["MistralModel", *ALIAS, *root]) == 0
     assert new_model(["MistralModel", "--kind", "embedding", *ALIAS, *root]) == 0
-    assert remove(["MistralModel", *root]) == 0
+    err = assert_refused(["MistralModel"], embedded_tree, take_snapshot, capsys)
+    assert "say which with --kind" in err and "_EMBEDDING_MODELS" in err
+    assert remove(["MistralModel", "--kind", "embedding", *root]) == 0
+    assert remove(["MistralModel", "--kind", "text-generation", *root]) == 0
     assert take_snapshot(embedded_tree) == before
+
+
+def test_removing_an_embedding_alias_keeps_the_causal_lm(embedded_tree, take_snapshot):
+    """#14 (a): the alias goes; LlamaForCausalLM's own entry and llama.py stay."""
+    before = take_snapshot(embedded_tree)
+    root = ["--root", str(embedded_tree)]
+    argv = ["LlamaForCausalLM", "--kind", "embedding", *ALIAS, *root]
+    assert new_model(argv) == 0
+    assert remove(["LlamaForCausalLM", "--kind", "embedding", *root]) == 0
+    assert take_snapshot(embedded_tree) == before
+
+
+def test_an_alias_never_deletes_the_file_it_points_at(embedded_tree, take_snapshot):
+    """#14 (b): gemma.py was there before the alias, unregistered; it stays."""
+    gemma = embedded_tree / MODELS / "gemma.py"
+    gemma.write_text(
+        (embedded_tree / MODELS / "llama.py")
+        .read_text()
+        .replace("class LlamaForCausalLM", "class GemmaForCausalLM")
+    )
+    before = take_snapshot(embedded_tree)
+    root = ["--root", str(embedded_tree)]
+    alias = ["--alias-of", "gemma:GemmaForCausalLM"]
+    assert new_model(["ZetaForCausalLM", *alias, *root]) == 0
+    assert remove(["ZetaForCausalLM", *root]) == 0
+    assert take_snapshot(embedded_tree) == before
+
+
+def test_kind_that_does_not_hold_the_arch_is_refused(
+    embedded_tree, take_snapshot, capsys
+):
+    argv = ["LlamaForCausalLM", "--kind", "embedding"]
+    err = assert_refused(argv, embedded_tree, take_snapshot, capsys)
+    assert "LlamaForCausalLM is not in _EMBEDDING_MODELS" in err
+    assert "_TEXT_GENERATION_MODELS (--kind text-generation)" in err
 
 
 def test_crlf_files_stay_crlf(embedded_tree, take_snapshot):
