@@ -6,13 +6,18 @@ and ``vllm_config.quant_config`` (always ``None``: no quantization here).
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
 import torch
 from transformers import PretrainedConfig
 
+from vllm_stub.pooler_config import PoolerConfig
 from vllm_stub.transformers_utils.config import get_config
+
+__all__ = ["CacheConfig", "ModelConfig", "PoolerConfig", "VllmConfig"]
 
 _DTYPES = {
     "float32": torch.float32,
@@ -48,7 +53,11 @@ class ModelConfig:
     ``dtype="auto"`` takes the config's dtype (float32 when it names none);
     ``max_model_len=None`` takes ``max_position_embeddings``; ``tokenizer=None``
     takes the model folder; ``trust_remote_code`` lets transformers run the
-    folder's own config and tokenizer code.
+    folder's own config and tokenizer code. ``runner`` (``"auto"``,
+    ``"generate"``, ``"pooling"``) and ``convert`` (``"auto"``, ``"none"``,
+    ``"embed"``, ``"classify"``) resolve to ``runner_type`` and
+    ``convert_type`` as vLLM resolves them; a pooling runner gets a
+    ``pooler_config`` with the model's default pooling types filled in.
     """
 
     model: str
@@ -57,7 +66,12 @@ class ModelConfig:
     max_model_len: int | None = None
     tokenizer: str | None = None
     trust_remote_code: bool = False
+    runner: str = "auto"
+    convert: str = "auto"
+    pooler_config: PoolerConfig | None = None
     hf_config: PretrainedConfig = field(init=False)
+    runner_type: str = field(init=False)
+    convert_type: str = field(init=False)
 
     def __post_init__(self) -> None:
         self.tokenizer = str(self.tokenizer or self.model)
@@ -73,6 +87,15 @@ class ModelConfig:
                 f"max_model_len ({self.max_model_len}) is larger than the model's "
                 f"max_position_embeddings ({limit})"
             )
+        # imported here: resolving the runner inspects the model class
+        from vllm_stub.model_executor.model_loader.runner import resolve_runner
+
+        resolve_runner(self)
+
+    @property
+    def head_dtype(self) -> torch.dtype:
+        """The dtype of pooling heads: float32, as vLLM's default for pooling."""
+        return torch.float32 if self.runner_type == "pooling" else self.dtype
 
 
 @dataclass
@@ -101,3 +124,24 @@ class VllmConfig:
     cache_config: CacheConfig = field(default_factory=CacheConfig)
     scheduler_config: SchedulerConfig = field(default_factory=SchedulerConfig)
     quant_config: None = None
+
+
+_current_vllm_config: VllmConfig | None = None
+
+
+@contextmanager
+def set_current_vllm_config(vllm_config: VllmConfig) -> Iterator[None]:
+    """Make ``vllm_config`` the one layers read while a model is built."""
+    global _current_vllm_config
+    previous, _current_vllm_config = _current_vllm_config, vllm_config
+    try:
+        yield
+    finally:
+        _current_vllm_config = previous
+
+
+def get_current_vllm_config() -> VllmConfig:
+    """The config of the model being built (poolers read their dtype from it)."""
+    if _current_vllm_config is None:
+        raise RuntimeError("no current vllm_config: build models inside get_model")
+    return _current_vllm_config

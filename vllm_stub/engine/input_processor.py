@@ -35,11 +35,14 @@ class InputProcessor:
         self.eos_token_id = tokenizer.eos_token_id if tokenizer is not None else None
         self.extra_eos_ids = eos_token_ids - {self.eos_token_id}
 
-    def tokenize(self, prompt: PromptType) -> tuple[str | None, list[int]]:
+    def tokenize(
+        self, prompt: PromptType, *, generating: bool = True
+    ) -> tuple[str | None, list[int]]:
         """A prompt's text (if any) and token ids; raises ``ValueError`` if bad.
 
         A prompt is a string (needs a tokenizer) or ``{"prompt_token_ids":
-        [...]}`` (optionally with its ``"prompt"`` text).
+        [...]}`` (optionally with its ``"prompt"`` text). A prompt to generate
+        from must leave room for one output token; one to pool need not.
         """
         if isinstance(prompt, str):
             if self.tokenizer is None:
@@ -56,10 +59,10 @@ class InputProcessor:
                 'a prompt must be a string or {"prompt_token_ids": [...]}, '
                 f"got {prompt!r}"
             )
-        self._check_prompt(token_ids)
+        self._check_prompt(token_ids, generating)
         return text, token_ids
 
-    def _check_prompt(self, token_ids: list[int]) -> None:
+    def _check_prompt(self, token_ids: list[int], generating: bool) -> None:
         max_model_len = self.model_config.max_model_len
         if not token_ids:
             raise ValueError("the prompt is empty")
@@ -68,7 +71,7 @@ class InputProcessor:
                 f"the prompt (length {len(token_ids)}) is longer than the maximum "
                 f"model length of {max_model_len}"
             )
-        if len(token_ids) == max_model_len:
+        if generating and len(token_ids) == max_model_len:
             raise ValueError(
                 f"the prompt (length {len(token_ids)}) plus the requested output "
                 f"tokens (at least 1) is longer than the maximum model length of "

@@ -22,7 +22,8 @@ from vllm_stub.engine.parallel_sampling import ParentRequest
 from vllm_stub.engine.request import Request
 from vllm_stub.engine.scheduler import Scheduler
 from vllm_stub.model_executor.model_loader import get_model
-from vllm_stub.outputs import RequestOutput
+from vllm_stub.outputs import PoolingOutput, PoolingRequestOutput, RequestOutput
+from vllm_stub.pooling_params import PoolingParams
 from vllm_stub.sample.logprobs import prompt_logprobs
 from vllm_stub.sample.sampler import sample
 from vllm_stub.sampling_params import SamplingParams
@@ -68,6 +69,27 @@ class LLMEngine:
                 "tokenizer; pass LLM(..., tokenizer=PATH)"
             )
         return self.tokenizer
+
+    def get_supported_tasks(self) -> tuple[str, ...]:
+        """``("generate",)``, or the pooling tasks of a pooling model's pooler."""
+        if self.vllm_config.model_config.runner_type == "pooling":
+            return tuple(sorted(self.model.pooler.get_supported_tasks()))
+        return ("generate",)
+
+    def pool(
+        self,
+        request_ids: list[str],
+        prompt_token_ids: list[list[int]],
+        params: list[PoolingParams],
+    ) -> list[PoolingRequestOutput]:
+        """Pool already validated prompts in one batch (a pooling model's step)."""
+        pooled = self.model_runner.pool(prompt_token_ids, params)
+        return [
+            PoolingRequestOutput(request_id, PoolingOutput(data.float()), token_ids)
+            for request_id, token_ids, data in zip(
+                request_ids, prompt_token_ids, pooled, strict=True
+            )
+        ]
 
     def add_request(
         self, request_id: str, prompt: PromptType, params: SamplingParams

@@ -11,12 +11,14 @@ from transformers import PreTrainedTokenizerBase
 from vllm_stub.config import ModelConfig, SchedulerConfig, VllmConfig
 from vllm_stub.engine.llm_engine import LLMEngine, PromptType
 from vllm_stub.entrypoints.chat_utils import Conversation, conversations, render_chat
+from vllm_stub.entrypoints.pooling import PoolingOfflineMixin
 from vllm_stub.outputs import RequestOutput
 from vllm_stub.plugins import load_general_plugins
+from vllm_stub.pooler_config import PoolerConfig
 from vllm_stub.sampling_params import SamplingParams
 
 
-class LLM:
+class LLM(PoolingOfflineMixin):
     """An offline engine over one local model folder, as vLLM's ``LLM``.
 
     ``tokenizer`` is a folder to take the tokenizer from instead of the
@@ -24,7 +26,9 @@ class LLM:
     config and tokenizer code. ``dtype`` is ``"auto"`` (the config's),
     ``"float32"``, ``"bfloat16"`` or ``"float16"``; ``seed`` seeds requests
     that bring no seed of their own; ``max_num_seqs`` caps how many sequences
-    run in one batch.
+    run in one batch. ``runner="pooling"`` serves ``embed``/``classify``
+    (``convert`` adapts a causal LM: ``"embed"``, the default, or
+    ``"classify"``; ``pooler_config`` overrides the pooling).
     """
 
     def __init__(
@@ -37,6 +41,9 @@ class LLM:
         seed: int = 0,
         max_model_len: int | None = None,
         max_num_seqs: int = 256,
+        runner: str = "auto",
+        convert: str = "auto",
+        pooler_config: PoolerConfig | None = None,
     ) -> None:
         load_general_plugins()
         self.llm_engine = LLMEngine(
@@ -48,6 +55,9 @@ class LLM:
                     max_model_len=max_model_len,
                     tokenizer=None if tokenizer is None else str(tokenizer),
                     trust_remote_code=trust_remote_code,
+                    runner=runner,
+                    convert=convert,
+                    pooler_config=pooler_config,
                 ),
                 scheduler_config=SchedulerConfig(max_num_seqs=max_num_seqs),
             )
@@ -72,6 +82,12 @@ class LLM:
         A prompt is a string (needs a tokenizer in the model folder) or
         ``{"prompt_token_ids": [...]}``; outputs come back in prompt order.
         """
+        if self.llm_engine.vllm_config.model_config.runner_type != "generate":
+            raise ValueError(
+                "LLM.generate() is only supported for generative models. Try "
+                "passing LLM(..., runner='generate') to use the model as a "
+                "generative model."
+            )
         if isinstance(prompts, (str, dict)):
             prompts = [prompts]
         if sampling_params is None or isinstance(sampling_params, SamplingParams):

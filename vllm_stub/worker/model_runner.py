@@ -4,7 +4,8 @@ As in nano-vllm, ``prepare_prefill`` packs every admitted prompt into one
 forward and ``prepare_decode`` feeds one token per running request; both only
 build tensors, and ``execute`` runs the model on what they built. The KV cache
 is bound to the attention layers by ``allocate_kv_cache``; batch metadata
-travels in the forward context.
+travels in the forward context. A pooling model's batch is one prefill whose
+hidden states go to the model's pooler instead of its LM head (``pool``).
 """
 
 from __future__ import annotations
@@ -20,6 +21,8 @@ from vllm_stub.engine.request import Request
 from vllm_stub.forward_context import AttentionMetadata, set_forward_context
 from vllm_stub.model_executor.layers import cpu_fast_paths
 from vllm_stub.model_executor.layers.attention import Attention
+from vllm_stub.pooling_params import PoolingParams
+from vllm_stub.v1.pool.metadata import PoolingMetadata
 
 
 @dataclass(frozen=True)
@@ -65,16 +68,11 @@ class ModelRunner:
 
     def prepare_prefill(self, requests: list[Request]) -> ModelInput:
         """All prompts of ``requests`` back to back, each from position 0."""
-        lens = [len(r.prompt_token_ids) for r in requests]
-        starts = [0, *accumulate(lens)]
-        slots = torch.tensor([r.slot for r in requests])
-        model_input = ModelInput(
-            input_ids=torch.tensor([t for r in requests for t in r.prompt_token_ids]),
-            positions=torch.cat([torch.arange(n) for n in lens]),
-            attn_metadata=AttentionMetadata(True, slots, query_start_loc=starts),
-            logits_indices=torch.tensor(starts[1:]) - 1,
+        model_input = _packed_prompts(
+            [r.prompt_token_ids for r in requests], [r.slot for r in requests]
         )
         if any(r.params.prompt_logprobs is not None for r in requests):
+            starts = model_input.attn_metadata.query_start_loc
             model_input = _with_prompt_rows(model_input, requests, starts)
         return model_input
 
@@ -109,6 +107,37 @@ class ModelRunner:
         if model_input.logits_indices is not None:
             hidden_states = hidden_states[model_input.logits_indices]
         return self.model.compute_logits(hidden_states)
+
+    @torch.inference_mode()
+    def pool(
+        self, prompts: list[list[int]], params: list[PoolingParams]
+    ) -> list[torch.Tensor]:
+        """The pooler's output for each prompt, all prompts in one forward."""
+        model_input = _packed_prompts(prompts, list(range(len(prompts))))
+        lens = [len(p) for p in prompts]
+        # prefill writes K/V as it goes: a cache for this batch only
+        self.allocate_kv_cache(len(prompts), max(lens))
+        try:
+            with set_forward_context(model_input.attn_metadata):
+                hidden_states = self.model(model_input.input_ids, model_input.positions)
+        finally:
+            self.free_kv_cache()
+        metadata = PoolingMetadata(torch.tensor(lens), prompts, params)
+        return list(self.model.pooler(hidden_states, metadata))
+
+
+def _packed_prompts(prompts: list[list[int]], slots: list[int]) -> ModelInput:
+    """Prompts back to back, each from position 0, prompt ``i`` in ``slots[i]``."""
+    lens = [len(p) for p in prompts]
+    starts = [0, *accumulate(lens)]
+    return ModelInput(
+        input_ids=torch.tensor([t for p in prompts for t in p]),
+        positions=torch.cat([torch.arange(n) for n in lens]),
+        attn_metadata=AttentionMetadata(
+            True, torch.tensor(slots), query_start_loc=starts
+        ),
+        logits_indices=torch.tensor(starts[1:]) - 1,
+    )
 
 
 def _with_prompt_rows(

@@ -2,7 +2,9 @@
 
 Checkpoint names are checked against the model's parameters before loading, so
 unexpected tensors are all listed at once; parameters left unloaded are listed
-after. A tied ``lm_head`` shares the embedding, so it may be absent.
+after. A tied ``lm_head`` shares the embedding, so it may be absent; tensors of
+layers a model does not build (a pooling model's LM head) are dropped. The
+class is the registered one, converted for a pooling runner.
 """
 
 from __future__ import annotations
@@ -14,13 +16,14 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from vllm_stub.config import VllmConfig
+from vllm_stub.config import VllmConfig, set_current_vllm_config
+from vllm_stub.model_executor.model_loader.runner import get_model_architecture
 from vllm_stub.model_executor.model_loader.weight_utils import (
     get_safetensors_files,
     safetensors_weight_names,
     safetensors_weights_iterator,
 )
-from vllm_stub.model_executor.models.registry import ModelRegistry
+from vllm_stub.model_executor.models.utils import PPMissingLayer
 
 # Checkpoint leftovers vLLM's loaders skip (rotary caches are recomputed).
 _SKIPPED_SUBSTRINGS = ("rotary_emb.",)
@@ -46,12 +49,21 @@ def _expected_name(checkpoint_name: str, model: nn.Module) -> str:
 
 def _check_names(model: nn.Module, names: Iterable[str], tied: bool) -> None:
     params = {name for name, _ in model.named_parameters()}
+    # layers this model does not build (another stage's, a pooling model's head)
+    missing = tuple(
+        f"{name}."
+        for name, module in model.named_modules()
+        if isinstance(module, PPMissingLayer)
+    )
+    # a pooling model also loads a bare backbone's checkpoint (no ``model.``)
+    prefixes = ("", "model.") if getattr(model, "is_pooling_model", False) else ("",)
     unexpected = sorted(
         name
         for name in names
-        if _expected_name(name, model) not in params
+        if not any(p + _expected_name(name, model) in params for p in prefixes)
         and not any(s in name for s in _SKIPPED_SUBSTRINGS)
         and not (tied and name.startswith("lm_head."))
+        and not any((p + name).startswith(missing) for p in prefixes)
     )
     if unexpected:
         raise ValueError(
@@ -77,11 +89,9 @@ def get_model(vllm_config: VllmConfig) -> nn.Module:
     """Build the model for ``vllm_config`` and load its checkpoint strictly."""
     model_config = vllm_config.model_config
     hf_config = model_config.hf_config
-    model_cls, _ = ModelRegistry.resolve_model_cls(
-        list(getattr(hf_config, "architectures", None) or [])
-    )
+    model_cls, _ = get_model_architecture(model_config)
     files = get_safetensors_files(Path(model_config.model))
-    with _default_dtype(model_config.dtype):
+    with _default_dtype(model_config.dtype), set_current_vllm_config(vllm_config):
         model = model_cls(vllm_config=vllm_config)
     tied = bool(getattr(hf_config, "tie_word_embeddings", False))
     _check_names(model, safetensors_weight_names(files), tied)

@@ -1,0 +1,1 @@
+"""Pooling batch metadata, as vLLM's ``v1/pool``."""
