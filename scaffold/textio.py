@@ -1,11 +1,14 @@
 """Reading and writing source files without losing a byte.
 
 Editors see LF-only text without a BOM; these helpers remember the file's
-line ending and BOM and put them back, so a CRLF file stays CRLF.
+BOM and every line's own ending and put them back: a CRLF file stays CRLF,
+and in a file of mixed endings each line keeps its own (a line an editor
+moves carries its ending along; a new line gets the file's commoner one).
 """
 
 from __future__ import annotations
 
+from collections import defaultdict, deque
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -13,37 +16,95 @@ from scaffold.errors import ScaffoldError
 
 BOM = "\ufeff"
 
+# Upstream's largest file scaffold parses (registry.py) is about 80 KB; ten
+# times that is still a registry, while a 5 MB one costs libcst 40 s and 2 GB
+# and 50 MB aborts its native parser. Refuse well before that.
+MAX_BYTES = 1_000_000
+
 
 @dataclass(frozen=True)
 class SourceText:
     """A file's text as editors see it, plus what is needed to write it back."""
 
     text: str
-    newline: str = "\n"
+    newline: str = "\n"  # the commoner ending: what new lines get
     bom: bool = False
+    # Per line of ``text``, its ending in the file; None when all are ``newline``.
+    endings: tuple[str, ...] | None = None
 
     def encode(self, text: str) -> str:
         """``text`` (LF, no BOM) in this file's conventions, ready to write."""
-        if self.newline != "\n":
+        if self.endings is not None:
+            text = self._with_own_endings(text)
+        elif self.newline != "\n":
             text = text.replace("\n", self.newline)
         return BOM + text if self.bom else text
 
+    def _with_own_endings(self, text: str) -> str:
+        assert self.endings is not None
+        old = self.text.split("\n")
+        new = text.split("\n")
+        # Lines of the unchanged head and tail keep their endings in place;
+        # those in between find theirs by content (a moved entry), else newline.
+        head = 0
+        while head < min(len(old), len(new)) - 1 and old[head] == new[head]:
+            head += 1
+        tail = 0
+        while (
+            tail < min(len(old), len(new)) - head - 1
+            and old[-2 - tail] == new[-2 - tail]
+        ):
+            tail += 1
+        by_content: dict[str, deque[str]] = defaultdict(deque)
+        for line, ending in zip(
+            old[head : len(old) - 1 - tail], self.endings[head:], strict=False
+        ):
+            by_content[line].append(ending)
+        endings = list(self.endings[:head])
+        for line in new[head : len(new) - 1 - tail]:
+            found = by_content.get(line)
+            endings.append(found.popleft() if found else self.newline)
+        endings += self.endings[len(self.endings) - tail :] if tail else []
+        pieces = [line + ending for line, ending in zip(new, endings, strict=False)]
+        return "".join(pieces) + new[-1]
+
 
 def decode(raw: str) -> SourceText:
-    """Split ``raw`` file content into editor text and its conventions."""
+    """Split ``raw`` file content into editor text and its conventions.
+
+    ValueError (with the line) when a line ends in a lone CR, which editors
+    could not write back.
+    """
     bom = raw.startswith(BOM)
     if bom:
         raw = raw[1:]
-    newline = "\r\n" if "\r\n" in raw else "\n"
-    return SourceText(raw.replace("\r\n", "\n"), newline, bom)
+    text = raw.replace("\r\n", "\n")
+    if "\r" in text:
+        raise ValueError(text[: text.index("\r")].count("\n") + 1)
+    crlf = raw.count("\r\n")
+    lf = text.count("\n") - crlf
+    newline = "\r\n" if crlf > lf else "\n"
+    endings = None
+    if crlf and lf:
+        endings = tuple(
+            "\r\n" if line.endswith("\r") else "\n" for line in raw.split("\n")[:-1]
+        )
+    return SourceText(text, newline, bom, endings)
 
 
 def read_raw(path: Path) -> str:
     """The exact content of ``path`` as a string (UTF-8 only)."""
     try:
+        if path.stat().st_size > MAX_BYTES:
+            raise ScaffoldError(
+                f"{path.stat().st_size:,} bytes is too large for scaffold "
+                f"(limit {MAX_BYTES:,}, over ten times upstream vLLM's registry); "
+                "split the file",
+                path=str(path),
+            )
         data = path.read_bytes()
     except OSError as exc:
-        raise ScaffoldError(f"cannot read: {exc.strerror}", path=str(path)) from None
+        raise ScaffoldError(_read_problem(path, exc), path=str(path)) from None
     try:
         return data.decode("utf-8")
     except UnicodeDecodeError as exc:
@@ -53,6 +114,24 @@ def read_raw(path: Path) -> str:
         ) from None
 
 
+def _read_problem(path: Path, exc: OSError) -> str:
+    if path.is_symlink() and not path.exists():
+        return (
+            f"a dangling symlink (to {path.readlink()}, which does not exist); "
+            "fix the link or replace it with the file"
+        )
+    return f"cannot read: {exc.strerror}"
+
+
 def read_source(path: Path) -> SourceText:
     """Read ``path`` for an editor."""
-    return decode(read_raw(path))
+    raw = read_raw(path)
+    try:
+        return decode(raw)
+    except ValueError as lone_cr:
+        raise ScaffoldError(
+            "this line ends in a lone CR (old Mac line endings), which Python "
+            "reads as a line break; convert the file to LF (or CRLF) endings",
+            path=str(path),
+            line=lone_cr.args[0],
+        ) from None

@@ -11,7 +11,7 @@ from collections.abc import Iterable
 
 from scaffold.errors import ScaffoldError
 from scaffold.ordering import SortKey, best_slot
-from scaffold.pydict.model import DictLiteral, Section, SourceDicts
+from scaffold.pydict.model import DictLiteral, Entry, Section, SourceDicts
 from scaffold.pydict.parse import parse_source
 from scaffold.pydict.values import EntryValue, render_entry
 
@@ -59,12 +59,16 @@ def insert_entry(
         at = target.entries[-1].last_line + 1
     else:
         at = target.start_line + 1  # right below the header (or the brace)
+    rendered = render_entry(key, value, _indent(literal, target, lines))
     missing = literal.missing_comma_at
     if missing is not None and missing[0] < at:
-        # Appending after a last element written without its trailing comma.
+        # Appending after a last element written without its trailing comma:
+        # it gets one, and the new last element goes without, as the user
+        # writes them (remove_entry undoes both).
         line, column = missing
         lines[line - 1] = lines[line - 1][:column] + "," + lines[line - 1][column:]
-    lines[at - 1 : at - 1] = render_entry(key, value, _indent(literal, target, lines))
+        rendered[-1] = rendered[-1].replace(",\n", "\n")
+    lines[at - 1 : at - 1] = rendered
     return "".join(lines)
 
 
@@ -85,12 +89,29 @@ def remove_entry(
         )
     _require_editable(literal)
     lines = list(source.lines)
+    _keep_comma_style(lines, literal, entries)
     for entry in reversed(entries):
         del lines[entry.first_line - 1 : entry.last_line]
     removed = sum(entry.last_line - entry.first_line + 1 for entry in entries)
     if literal.close_line - removed == literal.open_line + 1:
         _collapse_empty(lines, literal)
     return "".join(lines)
+
+
+def _keep_comma_style(
+    lines: list[str], literal: DictLiteral, removed: list[Entry]
+) -> None:
+    """Removing a last element written without a comma: the new last loses its own.
+
+    The inverse of :func:`insert_entry` appending after such an element.
+    """
+    missing, comma = literal.missing_comma_at, literal.comma_before_last_at
+    if missing is None or comma is None or len(removed) != 1:
+        return
+    if not removed[0].first_line <= missing[0] <= removed[0].last_line:
+        return  # the comma-less last element stays (a splat, or another entry)
+    line, column = comma
+    lines[line - 1] = lines[line - 1][:column] + lines[line - 1][column + 1 :]
 
 
 def sort_dicts(

@@ -79,6 +79,9 @@ class DictLiteral:
     sections: tuple[Section, ...]
     # Where the last element lacks its trailing comma: (line, column).
     missing_comma_at: tuple[int, int] | None
+    # The comma after the element before the last one, which an editor drops
+    # when it removes a last element written without one (style kept).
+    comma_before_last_at: tuple[int, int] | None = None
 
     @property
     def entries(self) -> list[Entry]:

@@ -54,6 +54,11 @@ def parse_source(text: str, only: Collection[str] | None = None) -> SourceDicts:
 
 
 def _parse(text: str, only: Collection[str] | None) -> SourceDicts:
+    if "\0" in text:  # libcst takes it (in a comment, say); Python does not
+        raise ScaffoldError(
+            "a NUL byte, which Python refuses in source files; remove it",
+            line=text[: text.index("\0")].count("\n") + 1,
+        )
     try:
         module = cst.parse_module(text)
     except cst.ParserSyntaxError as error:
@@ -145,12 +150,19 @@ def _read_dict(
     at = brace + offsets.length(node.lbrace)
     elements = []
     end = at
+    commas: list[tuple[int, int] | None] = []
     for item in node.elements:
         element, end = _locate(item, at, offsets)
         elements.append(element)
+        comma = item.comma
+        if isinstance(comma, cst.Comma):
+            position = end + offsets.length(comma.whitespace_before)
+            commas.append((offsets.line(position), offsets.column(position)))
+        else:
+            commas.append(None)
         at = end + offsets.comma_length(item)
     missing_comma_at = None
-    if node.elements and not isinstance(node.elements[-1].comma, cst.Comma):
+    if node.elements and commas[-1] is None:
         missing_comma_at = (offsets.line(end), offsets.column(end))
     close = at + offsets.length(node.rbrace.whitespace_before)
     rpars = sum(offsets.length(paren) for paren in node.rpar)
@@ -165,4 +177,5 @@ def _read_dict(
         one_per_line=one_per_line(open_line, close_line, elements),
         sections=build_sections(open_line, close_line, elements, lines),
         missing_comma_at=missing_comma_at,
+        comma_before_last_at=commas[-2] if len(commas) > 1 else None,
     )

@@ -1,4 +1,4 @@
-"""Plan: diffs, JSON, and all-or-nothing apply; text I/O; the tree lock."""
+"""Plan: diffs, JSON, and all-or-nothing apply."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from scaffold import plan as plan_module
 from scaffold import transaction
 from scaffold.errors import ScaffoldError
 from scaffold.plan import Plan
-from scaffold.textio import decode, read_raw, read_source
+from scaffold.textio import read_raw
 
 
 def make_plan(tmp_path: Path) -> tuple[Plan, dict[Path, bytes]]:
@@ -109,21 +109,3 @@ def test_failure_while_staging_writes_nothing(tmp_path, monkeypatch):
     with pytest.raises(ScaffoldError, match="No space left"):
         plan.apply()
     assert snapshot(tmp_path) == before
-
-
-@pytest.mark.parametrize(
-    "raw",
-    ["a\r\nb\r\n", "a\nb", "\ufeffx = 1\n", "", "caf\u00e9\n", "a\r\nb"],
-)
-def test_decode_encode_round_trip(raw):
-    source = decode(raw)
-    assert "\r" not in source.text and not source.text.startswith("\ufeff")
-    assert source.encode(source.text) == raw
-
-
-def test_not_utf8_names_the_line(tmp_path):
-    path = tmp_path / "registry.py"
-    path.write_bytes(b"x = 1\ny = '\xff'\n")
-    with pytest.raises(ScaffoldError) as err:
-        read_source(path)
-    assert str(err.value) == f"{path}:2: not UTF-8 (re-save the file as UTF-8)"

@@ -194,10 +194,37 @@ def test_insert(
     assert remove_entry(after, name, key) == before
 
 
-def test_insert_after_last_entry_without_comma_adds_it() -> None:
-    before = 'X = {\n    "A": ("a", "A")  # note\n}\n'
-    after = insert_entry(before, "X", "B", registry_value("b", "B"), FAMILY)
-    assert after == 'X = {\n    "A": ("a", "A"),  # note\n    "B": ("b", "B"),\n}\n'
+COMMA_LESS = [
+    # (before, key, after): the user's "no trailing comma" style is kept, and
+    # remove_entry gives ``before`` back byte for byte.
+    pytest.param(
+        'X = {\n    "A": ("a", "A")  # note\n}\n',
+        "B",
+        'X = {\n    "A": ("a", "A"),  # note\n    "B": ("b", "B")\n}\n',
+        id="appended",
+    ),
+    pytest.param(
+        'X = {\n    "B": ("b", "B")\n}\n',
+        "A",
+        'X = {\n    "A": ("a", "A"),\n    "B": ("b", "B")\n}\n',
+        id="inserted-before",
+    ),
+    pytest.param(
+        'X = {\n    **Y,\n    "A": ("a", "A") ,\n'
+        '    "C": (\n        "c", "C"\n    )\n}\n',
+        "D",
+        'X = {\n    **Y,\n    "A": ("a", "A") ,\n    "C": (\n        "c", "C"\n    ),\n'
+        '    "D": ("d", "D")\n}\n',
+        id="exploded-last",
+    ),
+]
+
+
+@pytest.mark.parametrize(("before", "key", "after"), COMMA_LESS)
+def test_a_dict_without_trailing_comma_round_trips(before, key, after) -> None:
+    value = registry_value(key.lower(), key)
+    assert insert_entry(before, "X", key, value, FAMILY) == after
+    assert remove_entry(after, "X", key) == before
 
 
 @pytest.mark.parametrize(

@@ -95,6 +95,11 @@ def expected(text: str, parsed: SourceDicts) -> SourceDicts:
         brace = where[value]
         end = where[value.elements[-1]].end if value.elements else None
         missing = value.elements and not isinstance(value.elements[-1].comma, cst.Comma)
+        commas = [
+            where[item.comma].start if isinstance(item.comma, cst.Comma) else None
+            for item in value.elements
+        ]
+        before_last = commas[-2] if len(commas) > 1 else None
         open_line, close_line = brace.start.line, brace.end.line
         dicts[name] = DictLiteral(
             name,
@@ -105,6 +110,7 @@ def expected(text: str, parsed: SourceDicts) -> SourceDicts:
             one_per_line(open_line, close_line, elements),
             build_sections(open_line, close_line, elements, lines),
             (end.line, end.column) if missing and end is not None else None,
+            (before_last.line, before_last.column) if before_last else None,
         )
     return SourceDicts(lines, dicts, non_dicts)
 
