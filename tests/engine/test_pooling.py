@@ -84,7 +84,10 @@ def test_pooling_params_truncate_and_skip_normalisation(make_checkpoint):
     raw, short = llm.embed(
         _ids(PROMPTS[:2]),
         use_tqdm=False,
-        pooling_params=[PoolingParams(use_activation=False), PoolingParams(dimensions=8)],
+        pooling_params=[
+            PoolingParams(use_activation=False),
+            PoolingParams(dimensions=8),
+        ],
     )
     expected = _hidden(reference, PROMPTS[0])[-1]
     assert torch.allclose(torch.tensor(raw.outputs.embedding), expected, atol=1e-5)
@@ -124,7 +127,7 @@ def test_classify_matches_transformers_sequence_classification(
 def test_bad_requests_are_value_errors(make_checkpoint):
     folder, _ = make_checkpoint("Qwen2ForCausalLM", num_key_value_heads=2)
     generator = LLM(model=folder, dtype="float32")
-    with pytest.raises(ValueError, match=r"LLM.embed\(\) is only supported for pooling"):
+    with pytest.raises(ValueError, match=r"LLM.embed\(\) is only supported"):
         generator.embed(_ids(PROMPTS))
     with pytest.raises(ValueError, match="has no pooling form"):
         LLM(model=folder, runner="pooling", convert="none")
