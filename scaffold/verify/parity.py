@@ -13,6 +13,7 @@ from typing import Any
 
 from scaffold.errors import ScaffoldError
 from scaffold.tree import Tree
+from scaffold.verify.upstream import TreeModel
 
 # Small enough to build and run in seconds on 2 CPU cores; a wide init keeps
 # the logits far apart so greedy decoding does not hinge on rounding.
@@ -60,12 +61,47 @@ class VerifyResult:
         return "\n".join(f"{name:<{width}}  {value}" for name, value in rows)
 
 
-def build_checkpoint(arch: str, config_path: Path | None, folder: Path) -> Any:
-    """Save a tiny random transformers model for ``arch``; return it (fp32)."""
+def reference_class(
+    arch: str, hf_class: str | None = None, config_path: Path | None = None
+) -> Any:
+    """transformers' class to compare ``arch`` with (None: from ``--config``).
+
+    ``hf_class`` names it when transformers does not know ``arch``; without
+    either, an unknown ``arch`` is bad input, reported before anything runs.
+    """
+    import transformers
+
+    model_cls = getattr(transformers, hf_class or arch, None)
+    if hasattr(model_cls, "config_class"):
+        return model_cls
+    version = transformers.__version__
+    if hf_class is not None:
+        raise ScaffoldError(
+            f"--hf-class {hf_class}: transformers {version} has no such model "
+            "class (name one it has, e.g. LlamaForCausalLM)"
+        )
+    if config_path is None:
+        raise ScaffoldError(
+            f"transformers {version} has no class {arch}; pass --hf-class CLASS "
+            "(the transformers class to compare with) or --config CONFIG_JSON "
+            "(a config.json whose model_type it knows)"
+        )
+    return None
+
+
+def build_checkpoint(
+    arch: str, config_path: Path | None, folder: Path, hf_class: str | None = None
+) -> Any:
+    """Save a tiny random transformers model for ``arch``; return it (fp32).
+
+    The reference is transformers' class ``hf_class`` (default: ``arch``);
+    the checkpoint's ``architectures`` is ``[arch]`` either way, so that the
+    engine builds ``arch``.
+    """
     import torch
     import transformers
 
-    model_cls = getattr(transformers, arch, None)
+    model_cls = reference_class(arch, hf_class, config_path)
     if config_path is not None:
         try:
             data = json.loads(config_path.read_text())
@@ -76,11 +112,6 @@ def build_checkpoint(arch: str, config_path: Path | None, folder: Path) -> Any:
             ) from None
         config.architectures = [arch]
         make = model_cls or transformers.AutoModelForCausalLM.from_config
-    elif model_cls is None or not hasattr(model_cls, "config_class"):
-        raise ScaffoldError(
-            f"transformers {transformers.__version__} has no class {arch}; pass "
-            "--config CONFIG_JSON (a config.json whose model_type it knows)"
-        )
     else:
         config = model_cls.config_class(**TINY_CONFIG, architectures=[arch])
         make = model_cls
@@ -113,18 +144,25 @@ def save_byte_tokenizer(folder: Path) -> None:
     PreTrainedTokenizerFast(tokenizer_object=tokenizer).save_pretrained(folder)
 
 
-def run_engine(tree: Tree, folder: Path) -> dict[str, Any]:
-    """The tree's own engine on ``folder`` (a subprocess importing that tree)."""
-    paths = [str(tree.root), os.environ.get("PYTHONPATH", "")]
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, paths))}
+def run_engine(
+    tree: Tree, folder: Path, model: TreeModel | None = None
+) -> dict[str, Any]:
+    """The tree's engine on ``folder`` (a subprocess importing that tree).
+
+    With ``model`` (a vLLM checkout), the installed vllm_stub runs the tree's
+    model file instead, from the checkpoint folder and writing no bytecode.
+    """
     command = [sys.executable, "-m", "scaffold.verify.engine_main", str(folder)]
-    done = subprocess.run(
-        [*command, json.dumps(PROMPT), str(NEW_TOKENS)],
-        capture_output=True,
-        text=True,
-        env=env,
-        cwd=tree.root,  # `-m` puts the cwd first on sys.path: make it the tree
-    )
+    command += [json.dumps(PROMPT), str(NEW_TOKENS)]
+    if model is None:
+        paths = [str(tree.root), os.environ.get("PYTHONPATH", "")]
+        env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, paths))}
+        cwd = tree.root  # `-m` puts the cwd first on sys.path: make it the tree
+    else:
+        env = {**os.environ, "PYTHONDONTWRITEBYTECODE": "1"}
+        command += model.argv()
+        cwd = folder
+    done = subprocess.run(command, capture_output=True, text=True, env=env, cwd=cwd)
     if done.returncode != 0:
         last = (done.stderr.strip().splitlines() or ["(no output)"])[-1]
         raise ScaffoldError(f"the engine could not run the model: {last}")
@@ -132,13 +170,21 @@ def run_engine(tree: Tree, folder: Path) -> dict[str, Any]:
 
 
 def verify(
-    tree: Tree, arch: str, config_path: Path | None, folder: Path
+    tree: Tree,
+    arch: str,
+    config_path: Path | None,
+    folder: Path,
+    hf_class: str | None = None,
+    model: TreeModel | None = None,
 ) -> VerifyResult:
-    """Build a checkpoint in ``folder``, run both sides, compare."""
+    """Build a checkpoint in ``folder``, run both sides, compare.
+
+    ``model``: run a vLLM checkout's model file on vllm_stub (``upstream``).
+    """
     import torch
 
-    reference = build_checkpoint(arch, config_path, folder)
-    engine = run_engine(tree, folder)
+    reference = build_checkpoint(arch, config_path, folder, hf_class)
+    engine = run_engine(tree, folder, model)
     input_ids = torch.tensor([PROMPT])
     with torch.inference_mode():
         logits = reference(input_ids).logits[0]

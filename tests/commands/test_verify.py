@@ -55,10 +55,33 @@ def test_arch_transformers_lacks_exits_2_with_one_line(embedded_tree, capsys):
     assert main(["NopeForCausalLM", "--root", str(embedded_tree)]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1
-    assert "has no class NopeForCausalLM; pass --config" in err[0]
+    assert "has no class NopeForCausalLM; pass --hf-class CLASS" in err[0]
 
 
 def test_unregistered_architecture_exits_2(embedded_tree, capsys):
     assert main(["MistralForCausalLM", "--root", str(embedded_tree)]) == 2
     err = capsys.readouterr().err
     assert "run `scaffold new-model MistralForCausalLM` first" in err
+
+
+@pytest.mark.slow
+def test_hf_class_names_the_reference_for_an_unknown_arch(embedded_tree, capsys):
+    alias = ["--alias-of", "llama:LlamaForCausalLM", "--models", "N"]
+    assert new_model(["NopeForCausalLM", *alias, "--root", str(embedded_tree)]) == 0
+    argv = ["NopeForCausalLM", "--hf-class", "LlamaForCausalLM"]
+    assert main([*argv, "--root", str(embedded_tree)]) == 0
+    assert "greedy tokens equal     yes" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["--hf-class", "NopeForCausalLM", "LlamaForCausalLM"], "no such model class"),
+        ([], "give either ARCH or --all"),
+        (["LlamaForCausalLM", "--all"], "give either ARCH or --all"),
+    ],
+)
+def test_bad_reference_or_selection_exits_2(embedded_tree, capsys, argv, message):
+    assert main([*argv, "--root", str(embedded_tree)]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and message in err[0]
