@@ -1,7 +1,9 @@
 """Engine configuration objects, named and nested as in vLLM.
 
 Model code reads ``vllm_config.model_config.hf_config``, ``vllm_config.cache_config``
-and ``vllm_config.quant_config`` (always ``None``: no quantization here).
+and ``vllm_config.quant_config`` (always ``None``: no quantization here), and
+vLLM 0.33's files also ``vllm_config.speculative_config`` (``None``: no
+speculative decoding here).
 """
 
 from __future__ import annotations
@@ -97,12 +99,26 @@ class ModelConfig:
         """The dtype of pooling heads: float32, as vLLM's default for pooling."""
         return torch.float32 if self.runner_type == "pooling" else self.dtype
 
+    @property
+    def hf_text_config(self) -> PretrainedConfig:
+        """The language model's config (the whole config for a text model)."""
+        return self.hf_config.get_text_config()
+
+    def get_sliding_window(self) -> int | None:
+        """The model's sliding window; ``None`` (or 0 in a config) for none."""
+        return getattr(self.hf_text_config, "sliding_window", None) or None
+
 
 @dataclass
 class CacheConfig:
-    """KV-cache settings: the cache uses the model dtype (``"auto"``)."""
+    """KV-cache settings: the cache uses the model dtype (``"auto"``).
+
+    ``sliding_window`` is the model's (``VllmConfig`` fills it in, as vLLM's
+    engine arguments do); attention layers fall back to it.
+    """
 
     cache_dtype: str = "auto"
+    sliding_window: int | None = None
 
 
 @dataclass
@@ -124,6 +140,11 @@ class VllmConfig:
     cache_config: CacheConfig = field(default_factory=CacheConfig)
     scheduler_config: SchedulerConfig = field(default_factory=SchedulerConfig)
     quant_config: None = None
+    speculative_config: None = None
+
+    def __post_init__(self) -> None:
+        if self.cache_config.sliding_window is None:
+            self.cache_config.sliding_window = self.model_config.get_sliding_window()
 
 
 _current_vllm_config: VllmConfig | None = None
