@@ -33,7 +33,7 @@ from scaffold.pydict import (
     parse_source,
 )
 from scaffold.registry import RegistryView
-from scaffold.textio import read_source
+from scaffold.textio import is_present, read_source
 from scaffold.tree import Tree
 
 
@@ -125,7 +125,7 @@ def check_tree(tree: Tree, sort_key: SortKey) -> TreeReport:
     report.add(registry_where, _module_findings(tree, registered))
 
     examples_where = tree.relative(tree.examples_path)
-    if tree.examples_path.is_file():
+    if is_present(tree.examples_path):
         examples = _parse(tree, tree.examples_path)
         paired = {
             name: examples.dicts[name]

@@ -114,13 +114,30 @@ def read_raw(path: Path) -> str:
         ) from None
 
 
+def is_present(path: Path) -> bool:
+    """Whether a file the tree may lack is there; a dangling symlink is an error.
+
+    A link to nowhere is a broken file, not a missing one: skipping it as
+    absent would quietly leave that file out of the edit.
+    """
+    if _is_dangling(path):
+        raise ScaffoldError(_dangling(path), path=str(path))
+    return path.is_file()
+
+
+def _is_dangling(path: Path) -> bool:
+    return path.is_symlink() and not path.exists()
+
+
+def _dangling(path: Path) -> str:
+    return (
+        f"a dangling symlink (to {path.readlink()}, which does not exist); "
+        "fix the link or replace it with the file"
+    )
+
+
 def _read_problem(path: Path, exc: OSError) -> str:
-    if path.is_symlink() and not path.exists():
-        return (
-            f"a dangling symlink (to {path.readlink()}, which does not exist); "
-            "fix the link or replace it with the file"
-        )
-    return f"cannot read: {exc.strerror}"
+    return _dangling(path) if _is_dangling(path) else f"cannot read: {exc.strerror}"
 
 
 def read_source(path: Path) -> SourceText:

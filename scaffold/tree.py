@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from scaffold.errors import ScaffoldError
+from scaffold.textio import is_present
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -51,7 +52,7 @@ class Tree:
     def docs_pages(self) -> list[Path]:
         """Every docs page with architecture tables that exists."""
         pages = [self.docs_path, *sorted(self.pooling_docs_dir.glob("*.md"))]
-        return [page for page in pages if page.is_file()]
+        return [page for page in pages if is_present(page)]
 
     def docs_page_of(self, pooling_docs: str | None) -> Path:
         """A kind's docs page: its pooling page when it has one, else the main one.

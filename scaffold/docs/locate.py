@@ -15,7 +15,7 @@ def architecture_tables(text: str) -> list[Table]:
     heading does not count: upstream lists out-of-tree plugin architectures
     there (``_OOT_SUPPORTED_MODELS``), which are deliberately not registered.
     """
-    headings, tables = scan(text)
+    headings, tables, _ = scan(text)
     plugins = _sections(headings, "plugins")
     return [
         table
@@ -63,7 +63,7 @@ def locate_table(text: str, kind: str | None) -> Table | None:
     ``pooling_models/embed.md``): its first table under a ``Text-only``
     heading, else its first architecture table.
     """
-    headings, tables = scan(text)
+    headings, tables, _ = scan(text)
     if kind is None:
         own = architecture_tables(text)
         text_only = [

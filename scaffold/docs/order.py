@@ -7,7 +7,7 @@ an ``Architecture`` column is checked and sorted on its own.
 from __future__ import annotations
 
 from scaffold.docs.locate import architecture_tables
-from scaffold.docs.table import Table, split_dropping_ends
+from scaffold.docs.table import Table, scan, split_dropping_ends
 from scaffold.findings import Finding
 from scaffold.ordering import SortKey, out_of_order
 
@@ -66,14 +66,26 @@ def _table_findings(table: Table, sort_key: SortKey) -> list[Finding]:
 
 
 def check_tables(text: str, sort_key: SortKey) -> list[Finding]:
-    """``order`` and ``duplicate`` findings for every architecture table, by line.
+    """``order``, ``duplicate`` and ``docs-table`` findings, by line.
 
     ``order``: a row whose key is smaller than the row above it; ``duplicate``:
-    an architecture named again later in the same table (at the later line).
+    an architecture named again later in the same table (at the later line);
+    ``docs-table``: an architecture table that cannot be read.
     """
     findings = [
         finding
         for table in architecture_tables(text)
         for finding in _table_findings(table, sort_key)
+    ]
+    findings += [
+        Finding(
+            "docs-table",
+            line,
+            "",
+            "this architecture table's separator row (the line below) is "
+            "malformed, so none of its rows can be read; write one `---` cell "
+            "per column",
+        )
+        for line in scan(text)[2]
     ]
     return sorted(findings, key=lambda finding: (finding.line, finding.code))

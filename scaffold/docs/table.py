@@ -177,11 +177,19 @@ def _parse_table(lines: list[str], start: int) -> Table | None:
 # e.g. ``scaffold check``; the scan is cached so a document is read once.  The
 # result is immutable, so sharing it between callers is safe.
 @lru_cache(maxsize=8)
-def scan(text: str) -> tuple[tuple[Heading, ...], tuple[Table, ...]]:
-    """Every heading and every table of the document, in order."""
+def scan(
+    text: str,
+) -> tuple[tuple[Heading, ...], tuple[Table, ...], tuple[int, ...]]:
+    """Every heading and every table of the document, in order.
+
+    The third part lists the lines of would-be architecture tables whose
+    separator row is malformed: nothing below them can be read as a table,
+    so ``check`` reports them rather than skip the rows silently.
+    """
     lines = split_dropping_ends(text)
     headings: list[tuple[int, int, str]] = []
     tables: list[Table] = []
+    malformed: list[int] = []
     fence = ""
     index = 0
     while index < len(lines):
@@ -199,8 +207,24 @@ def scan(text: str) -> tuple[tuple[Heading, ...], tuple[Table, ...]]:
                 tables.append(table)
                 index = table.last_line
                 continue
+            if _is_broken_header(lines, index):
+                malformed.append(index + 1)
+                index += 1  # its body rows are skipped with it
+                while index < len(lines) and _is_table_line(lines[index]):
+                    index += 1
+                continue
         index += 1
-    return _with_section_ends(headings, len(lines)), tuple(tables)
+    return _with_section_ends(headings, len(lines)), tuple(tables), tuple(malformed)
+
+
+def _is_broken_header(lines: list[str], start: int) -> bool:
+    """An ``Architecture`` header followed by a table line that is no separator."""
+    columns = tuple(_column_title(cell) for cell in split_cells(lines[start]))
+    return (
+        _arch_column(columns) is not None
+        and start + 1 < len(lines)
+        and _is_table_line(lines[start + 1])
+    )
 
 
 def _with_section_ends(

@@ -8,7 +8,7 @@ from scaffold.ordering import SortKey
 from scaffold.plan import Plan
 from scaffold.pydict import parse_source, sort_dicts
 from scaffold.registry import RegistryView
-from scaffold.textio import read_source
+from scaffold.textio import is_present, read_source
 from scaffold.tree import Tree
 
 
@@ -25,7 +25,7 @@ def plan_fix(tree: Tree, sort_key: SortKey) -> Plan:
         view = RegistryView(parsed)
         new = sort_dicts(registry.text, sort_key, view.kind_dicts, parsed=parsed)
     plan.add(tree.registry_path, registry.encode(registry.text), registry.encode(new))
-    if tree.examples_path.is_file():
+    if is_present(tree.examples_path):
         examples = read_source(tree.examples_path)
         with located(tree.relative(tree.examples_path)):
             new = sort_dicts(examples.text, sort_key, view.example_dicts())

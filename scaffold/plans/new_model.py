@@ -22,7 +22,7 @@ from scaffold.pydict import (
     registry_value,
 )
 from scaffold.registry import Kind, RegistryView
-from scaffold.textio import read_source
+from scaffold.textio import is_present, read_source
 from scaffold.tree import Tree
 
 
@@ -202,7 +202,7 @@ def _plan_docs(
     # On a kind's own page (pooling_models/embed.md) its first table is the one.
     table_kind = kind.name if path == tree.docs_path else None
     where = tree.relative(path)
-    if not path.is_file():
+    if not is_present(path):
         plan.notes.append(f"{where} not found; no docs row added")
         return
     docs = read_source(path)
@@ -231,7 +231,7 @@ def _plan_example(
 ) -> None:
     path = tree.examples_path
     where = tree.relative(path)
-    if not path.is_file():
+    if not is_present(path):
         plan.notes.append(f"{where} not found; no example entry added")
         return
     examples = read_source(path)
@@ -244,11 +244,19 @@ def _plan_example(
             plan.notes.append(f"{where}: no {dict_name}; no example entry added")
             return
         literal = parsed.require(dict_name)
-        known = registry_sections | section_names(literal)
+        # Frozen sections count as known: the name is right, scaffold just
+        # may not write there, so the entry takes the default section.
+        frozen = {s.name for s in literal.sections if s.frozen and s.name}
+        known = registry_sections | section_names(literal) | frozen
         if request.section is not None and request.section not in known:
             raise ScaffoldError(
                 f"--section {request.section!r}: neither the registry dict nor "
                 f"{dict_name} has it (known: {', '.join(sorted(known)) or 'none'})"
+            )
+        if request.section in frozen - section_names(literal):
+            plan.notes.append(
+                f"{where}: [{request.section}] of {dict_name} is frozen "
+                "(# scaffold: off); the example went to its default section"
             )
         section = section_for(literal, request.section, request.arch, strict=False)
         new = insert_entry(

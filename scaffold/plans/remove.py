@@ -22,7 +22,7 @@ from scaffold.modelfile import importers_of
 from scaffold.plan import Plan
 from scaffold.pydict import parse_source, remove_entry
 from scaffold.registry import Kind, RegistryView, dicts_holding
-from scaffold.textio import SourceText, read_source
+from scaffold.textio import SourceText, is_present, read_source
 from scaffold.tree import Tree
 
 
@@ -131,7 +131,7 @@ def _plan_docs(tree: Tree, arch: str, kind: Kind | None, plan: Plan) -> None:
         pages = tree.docs_pages()
     else:
         page = tree.docs_page_of(kind.pooling_docs)
-        pages = [page] if page.is_file() else []
+        pages = [page] if is_present(page) else []
         # On a kind's own page (pooling_models/embed.md) every table is its own.
         table_kind = kind.name if page == tree.docs_path else None
     if not pages:
@@ -161,7 +161,7 @@ def _plan_optional_edit(
 ) -> None:
     """Plan ``edit`` of a file the tree may lack (a note, then, as for no change)."""
     where = tree.relative(path)
-    if not path.is_file():
+    if not is_present(path):
         plan.notes.append(f"{where} not found; no {what} to remove")
         return
     source = read_source(path)

@@ -61,7 +61,7 @@ NOOPS = [
         "| Mark | Meaning |\n| --- | --- |\n| 🚧 | b |\n| ✅︎ | a |\n", id="legend"
     ),
     pytest.param("```\n| Architecture |\n|---|\n| `B` |\n| `A` |\n```\n", id="code"),
-    pytest.param("| Architecture |\n| `B` |\n| `A` |\n", id="no separator row"),
+    pytest.param("| Name |\n| `B` |\n| `A` |\n", id="no separator, no arch column"),
 ]
 
 
@@ -76,6 +76,21 @@ def test_sort(before: str, after: str) -> None:
 def test_sort_noop(doc: str) -> None:
     assert sort_tables(doc, family_key) == doc
     assert check_tables(doc, family_key) == []
+
+
+@pytest.mark.parametrize(
+    "doc",
+    [
+        "| Architecture |\n| `B` |\n| `A` |\n",
+        "| Architecture | Models |\n| --- |\n| `B` | b |\n| `A` | a |\n",
+        "| Architecture | Models |\n| --- | x |\n| `B` | b |\n",
+    ],
+)
+def test_a_malformed_separator_is_a_finding_not_a_hidden_table(doc: str) -> None:
+    assert sort_tables(doc, family_key) == doc  # nothing to read, nothing moved
+    [finding] = check_tables(doc, family_key)
+    assert (finding.code, finding.line) == ("docs-table", 1)
+    assert "separator row" in finding.message
 
 
 def test_sort_by_chosen_key() -> None:
