@@ -1,8 +1,7 @@
 """Property-based tests: insertion, removal and sorting over generated registries.
 
-The generator writes registries with every layout the editors must survive:
-section headers, comments above entries, trailing comments, exploded values,
-splats, blank lines, floating comments, ``off``/``on`` regions and footers.
+The generator (``tests/registry_strategies.py``) writes registries with every
+layout the editors must survive.
 """
 
 from __future__ import annotations
@@ -12,6 +11,7 @@ import difflib
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from registry_strategies import ARCHS, NAME, registries
 
 from scaffold.ordering import KEYS, get_key, slot_costs
 from scaffold.pydict.check import check_dicts
@@ -23,60 +23,30 @@ from scaffold.pydict.values import registry_value
 # Hypothesis runs hundreds of generated cases: CI runs them, the quick subset not.
 pytestmark = pytest.mark.slow
 
-STEMS = ["Aya", "Gemma", "Gemma2", "Gemma3n", "GPT2", "GptOss", "Llama", "MPT", "Mpt"]
-STEMS += ["Qwen2", "Qwen2_5_VL", "Qwen3", "Olmoe", "OPT", "LongArchitectureName"]
-SUFFIXES = ["ForCausalLM", "Model", "ForConditionalGeneration", "LMHeadModel", ""]
-ARCHS = sorted({stem + suffix for stem in STEMS for suffix in SUFFIXES})
-HEADERS = ["Decoder-only", "Encoder-decoder", "Multimodal"]
-NAME = "_MODELS"
-
-
-def entry_lines(key: str, draw: st.DrawFn) -> list[str]:
-    """One entry: maybe comments above, one-line or exploded, maybe a trailing note."""
-    above = [f"    # about {key} {n}\n" for n in range(draw(st.integers(0, 2)))]
-    trailing = draw(st.sampled_from(["", "  # noqa: E501", "  # AquilaChat2"]))
-    if draw(st.booleans()):
-        return [*above, f'    "{key}": ("mod", "{key}"),{trailing}\n']
-    value = ['        "mod",\n', f'        "{key}",\n', f"    ),{trailing}\n"]
-    return [*above, f'    "{key}": (\n', *value]
-
-
-@st.composite
-def registries(draw: st.DrawFn) -> str:
-    """A module holding the dict ``_MODELS`` with a random layout."""
-    keys = draw(st.lists(st.sampled_from(ARCHS), unique=True, max_size=12))
-    body: list[str] = []
-    frozen = False
-    for key in keys:
-        barrier = draw(st.sampled_from(["", "", "", "header", "splat", "off", "gap"]))
-        if barrier == "header":
-            body.append(f"    # [{draw(st.sampled_from(HEADERS))}]\n")
-        elif barrier == "splat":
-            splat = draw(
-                st.sampled_from(["**OTHER,", "**{k: v for k, v in OTHER.items()},"])
-            )
-            body.append(f"    {splat}\n")
-        elif barrier == "off":
-            body.append(f"    # scaffold: {'on' if frozen else 'off'}\n")
-            frozen = not frozen
-        elif barrier == "gap":
-            body += draw(st.sampled_from([["\n"], ["    # floating\n", "\n"]]))
-        body += entry_lines(key, draw)
-    if frozen:
-        body.append("    # scaffold: on\n")
-    body += [
-        f'    # "Old{n}": ("old", "Old"),\n' for n in range(draw(st.integers(0, 2)))
-    ]
-    if not body:  # ruff writes an empty dict as `{}`; `{\n}` is not round-tripped
-        return f'"""Doc."""\n\nOTHER = {{}}\n{NAME} = {{}}\n'
-    return f'"""Doc."""\n\nOTHER = {{}}\n{NAME} = {{\n{"".join(body)}}}\nTAIL = 1\n'
-
 
 def mapping(text: str) -> dict[str, tuple[str, str]]:
     """What Python makes of ``_MODELS`` when it runs the module."""
     namespace: dict[str, object] = {}
     exec(compile(text, "<registry>", "exec"), namespace)
     return namespace[NAME]  # type: ignore[return-value]
+
+
+def only_inserts(before: str, after: str) -> bool:
+    """``after`` is ``before`` with whole lines added and nothing else changed."""
+    opcodes = difflib.SequenceMatcher(
+        a=split_keeping_ends(before), b=split_keeping_ends(after), autojunk=False
+    ).get_opcodes()
+    return {tag for tag, *_ in opcodes} <= {"equal", "insert"}
+
+
+def with_missing_comma(text: str, literal: DictLiteral) -> str:
+    """``text`` with the comma its last entry lacks, if it lacks one."""
+    if literal.missing_comma_at is None:
+        return text
+    line, column = literal.missing_comma_at
+    lines = split_keeping_ends(text)
+    lines[line - 1] = lines[line - 1][:column] + "," + lines[line - 1][column:]
+    return "".join(lines)
 
 
 def blocks(literal: DictLiteral, lines: list[str]) -> dict[str, str]:
@@ -125,10 +95,9 @@ def test_insert_is_a_minimal_pure_addition(
     result = insert_entry(text, NAME, key, value, sort_key, section)
 
     if literal.open_line != literal.close_line:  # `{}` itself must be split open
-        opcodes = difflib.SequenceMatcher(
-            a=split_keeping_ends(text), b=split_keeping_ends(result), autojunk=False
-        ).get_opcodes()
-        assert {tag for tag, *_ in opcodes} <= {"equal", "insert"}
+        # Appended after a comma-less last entry, that entry gains its comma.
+        bases = [text, with_missing_comma(text, literal)]
+        assert any(only_inserts(base, result) for base in bases)
     assert mapping(result) == {**mapping(text), key: ("mod", key)}
 
     new_literal = parse_source(result).require(NAME)
@@ -145,8 +114,23 @@ def test_insert_is_a_minimal_pure_addition(
     assert remove_entry(result, NAME, key) == text
 
 
-@settings(max_examples=150, deadline=None)
+@settings(max_examples=100, deadline=None)
 @given(registries(), sort_keys)
+def test_sort_of_a_comma_less_dict_only_adds_that_comma(text: str, key_name: str):
+    sort_key = get_key(key_name)
+    result = sort_dicts(text, sort_key)
+    assert sort_dicts(result, sort_key) == result
+    assert mapping(result) == mapping(text)
+
+    def without_commas(source: str) -> list[str]:
+        return sorted(line.replace(",", "") for line in split_keeping_ends(source))
+
+    # The same lines, but for the comma a moved comma-less entry gains.
+    assert without_commas(result) == without_commas(text)
+
+
+@settings(max_examples=150, deadline=None)
+@given(registries(comma_less=False), sort_keys)
 def test_sort_moves_whole_entries_within_sections(text: str, key_name: str) -> None:
     sort_key = get_key(key_name)
     result = sort_dicts(text, sort_key)
