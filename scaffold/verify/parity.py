@@ -186,6 +186,10 @@ def verify(
     reference = build_checkpoint(arch, config_path, folder, hf_class)
     engine = run_engine(tree, folder, model)
     input_ids = torch.tensor([PROMPT])
+    # The engine ignores EOS (it may pick it, and goes on); so must the
+    # reference: no EOS to stop at, rather than min_new_tokens, which would
+    # mask the EOS logit and pick another token where EOS is the argmax.
+    reference.generation_config.eos_token_id = None
     with torch.inference_mode():
         logits = reference(input_ids).logits[0]
         start = time.perf_counter()
@@ -194,7 +198,6 @@ def verify(
             attention_mask=torch.ones_like(input_ids),
             do_sample=False,
             max_new_tokens=NEW_TOKENS,
-            min_new_tokens=NEW_TOKENS,
         )
         seconds = time.perf_counter() - start
     reference_tokens = generated[0, len(PROMPT) :].tolist()
