@@ -49,7 +49,9 @@ _EMBEDDING_EXAMPLE_MODELS: dict[str, _HfExamplesInfo] = {}
 
 _CROSS_ENCODER_EXAMPLE_MODELS: dict[str, _HfExamplesInfo] = {}
 
-_MULTIMODAL_EXAMPLE_MODELS: dict[str, _HfExamplesInfo] = {}
+_MULTIMODAL_EXAMPLE_MODELS: dict[str, _HfExamplesInfo] = {
+    "LlavaForConditionalGeneration": _HfExamplesInfo("llava-hf/llava-1.5-7b-hf"),
+}
 
 _SPECULATIVE_DECODING_EXAMPLE_MODELS: dict[str, _HfExamplesInfo] = {}
 

@@ -16,6 +16,7 @@ from transformers import PreTrainedTokenizerBase
 
 from vllm_stub.config import ModelConfig
 from vllm_stub.engine.request import Request
+from vllm_stub.multimodal.processing import MultiModalInput, MultiModalProcessor
 from vllm_stub.sampling_params import SamplingParams
 
 PromptType = str | dict[str, Any]
@@ -29,11 +30,29 @@ class InputProcessor:
         model_config: ModelConfig,
         tokenizer: PreTrainedTokenizerBase | None,
         eos_token_ids: set[int],
+        mm_processor: MultiModalProcessor | None = None,
     ) -> None:
         self.model_config = model_config
         self.tokenizer = tokenizer
+        self.mm_processor = mm_processor
         self.eos_token_id = tokenizer.eos_token_id if tokenizer is not None else None
         self.extra_eos_ids = eos_token_ids - {self.eos_token_id}
+
+    def process(
+        self, prompt: PromptType, *, generating: bool = True
+    ) -> tuple[str | None, list[int], MultiModalInput | None]:
+        """``tokenize``, and for a prompt with ``multi_modal_data`` its images.
+
+        A multimodal prompt is ``{"prompt": text or "prompt_token_ids": [...],
+        "multi_modal_data": {"image": image or [images]}}``; its placeholders
+        are expanded to the image tokens.
+        """
+        if not (isinstance(prompt, dict) and "multi_modal_data" in prompt):
+            return (*self.tokenize(prompt, generating=generating), None)
+        assert self.mm_processor is not None
+        token_ids, mm_input = self.mm_processor.process(prompt)
+        self._check_prompt(token_ids, generating)
+        return prompt.get("prompt"), token_ids, mm_input
 
     def tokenize(
         self, prompt: PromptType, *, generating: bool = True
@@ -52,6 +71,10 @@ class InputProcessor:
                     '{"prompt_token_ids": [...]} instead'
                 )
             text, token_ids = prompt, self.tokenizer.encode(prompt)
+        elif isinstance(prompt, dict) and "multi_modal_data" in prompt:
+            raise ValueError(
+                "multi_modal_data is only supported by generate() in vllm_stub"
+            )
         elif isinstance(prompt, dict) and "prompt_token_ids" in prompt:
             text, token_ids = prompt.get("prompt"), list(prompt["prompt_token_ids"])
         else:
@@ -77,7 +100,7 @@ class InputProcessor:
                 f"tokens (at least 1) is longer than the maximum model length of "
                 f"{max_model_len}"
             )
-        vocab_size = self.model_config.hf_config.vocab_size
+        vocab_size = self.model_config.hf_config.get_text_config().vocab_size
         if not all(isinstance(t, int) and 0 <= t < vocab_size for t in token_ids):
             raise ValueError(f"prompt token ids must be ints in [0, {vocab_size})")
 
@@ -95,6 +118,7 @@ class InputProcessor:
         prompt: str | None,
         prompt_token_ids: list[int],
         params: SamplingParams,
+        mm_input: MultiModalInput | None = None,
     ) -> Request:
         """A request with its length limit and stopping tokens resolved."""
         max_tokens = params.max_tokens
@@ -119,6 +143,7 @@ class InputProcessor:
             prompt_token_ids,
             params,
             generator,
+            mm_input=mm_input,
             max_tokens=max_tokens,
             eos_token_id=None if params.ignore_eos else self.eos_token_id,
             stop_token_ids=frozenset(stop_ids),

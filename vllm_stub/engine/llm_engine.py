@@ -22,6 +22,7 @@ from vllm_stub.engine.parallel_sampling import ParentRequest
 from vllm_stub.engine.request import Request
 from vllm_stub.engine.scheduler import Scheduler
 from vllm_stub.model_executor.model_loader import get_model
+from vllm_stub.multimodal.processing import MultiModalProcessor
 from vllm_stub.outputs import PoolingOutput, PoolingRequestOutput, RequestOutput
 from vllm_stub.pooling_params import PoolingParams
 from vllm_stub.sample.logprobs import prompt_logprobs
@@ -57,6 +58,12 @@ class LLMEngine:
             model_config,
             self.tokenizer,
             get_eos_token_ids(model_config.model, model_config.hf_config),
+            MultiModalProcessor(
+                type(self.model),
+                model_config.hf_config,
+                model_config.model,
+                self.tokenizer,
+            ),
         )
         self.output_processor = OutputProcessor(Detokenizer(self.tokenizer))
         self._generator = torch.Generator().manual_seed(model_config.seed)
@@ -97,20 +104,23 @@ class LLMEngine:
         """Validate ``prompt`` and queue it; raises ``ValueError`` for bad input.
 
         A prompt is a string (needs a tokenizer in the model folder) or
-        ``{"prompt_token_ids": [...]}`` (optionally with its ``"prompt"`` text).
+        ``{"prompt_token_ids": [...]}`` (optionally with its ``"prompt"`` text),
+        either with ``"multi_modal_data"`` for a multimodal model.
         ``params.n > 1`` queues ``n`` child requests under ``request_id``.
         """
-        text, token_ids = self.input_processor.tokenize(prompt)
+        text, token_ids, mm_input = self.input_processor.process(prompt)
         self.input_processor.check_params(params)
         if params.n == 1:
             requests = [
-                self.input_processor.make_request(request_id, text, token_ids, params)
+                self.input_processor.make_request(
+                    request_id, text, token_ids, params, mm_input
+                )
             ]
         else:
             parent = ParentRequest(request_id, text, token_ids, params)
             requests = [
                 self.input_processor.make_request(
-                    child_id, text, token_ids, parent.child_params(index)
+                    child_id, text, token_ids, parent.child_params(index), mm_input
                 )
                 for index, child_id in enumerate(parent.child_ids())
             ]

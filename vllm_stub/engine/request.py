@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 
 import torch
 
+from vllm_stub.multimodal.processing import MultiModalInput
 from vllm_stub.outputs import Logprob, PromptLogprobs, SampleLogprobs
 from vllm_stub.sample.logits_processors import PenaltyState
 from vllm_stub.sampling_params import SamplingParams
@@ -21,7 +22,8 @@ class Request:
     ``ignore_eos``), ``stop_token_ids`` (end with ``stop_reason`` set to the
     token) and ``min_tokens_stop_ids`` (every EOS and stop token, held back
     until ``min_tokens`` tokens exist). ``slot`` is the KV-cache row it
-    occupies while running (-1 otherwise).
+    occupies while running (-1 otherwise). ``mm_input`` holds a multimodal
+    prompt's images and the positions of their tokens.
     """
 
     request_id: str
@@ -29,6 +31,7 @@ class Request:
     prompt_token_ids: list[int]
     params: SamplingParams
     generator: torch.Generator | None = None
+    mm_input: MultiModalInput | None = None
     max_tokens: int = 16
     eos_token_id: int | None = None
     stop_token_ids: frozenset[int] = frozenset()

@@ -34,6 +34,8 @@ class ModelInput:
     prefill request asks for prompt logprobs, all its positions are wanted:
     ``prompt_rows[i]`` is then request ``i``'s ``(start, end)`` in the logits
     (``None`` for the others) and ``sample_rows`` the row each samples from.
+    A prefill with images carries their ``pixel_values`` and the mask of the
+    rows their embeddings replace (``is_multimodal``).
     """
 
     input_ids: torch.Tensor
@@ -42,6 +44,8 @@ class ModelInput:
     logits_indices: torch.Tensor | None = None
     prompt_rows: list[tuple[int, int] | None] | None = None
     sample_rows: torch.Tensor | None = None
+    pixel_values: torch.Tensor | None = None
+    is_multimodal: torch.Tensor | None = None
 
 
 class ModelRunner:
@@ -71,9 +75,11 @@ class ModelRunner:
         model_input = _packed_prompts(
             [r.prompt_token_ids for r in requests], [r.slot for r in requests]
         )
+        starts = model_input.attn_metadata.query_start_loc
         if any(r.params.prompt_logprobs is not None for r in requests):
-            starts = model_input.attn_metadata.query_start_loc
             model_input = _with_prompt_rows(model_input, requests, starts)
+        if any(r.mm_input is not None for r in requests):
+            model_input = _with_images(model_input, requests, starts)
         return model_input
 
     def prepare_decode(self, requests: list[Request]) -> ModelInput:
@@ -102,8 +108,22 @@ class ModelRunner:
     @torch.inference_mode()
     def execute(self, model_input: ModelInput) -> torch.Tensor:
         """Logits ``[num_sequences, vocab]`` for each sequence's next token."""
+        inputs_embeds = None
+        if model_input.pixel_values is not None:
+            embeddings = self.model.embed_multimodal(
+                pixel_values=model_input.pixel_values.to(self.dtype)
+            )
+            inputs_embeds = self.model.embed_input_ids(
+                model_input.input_ids,
+                embeddings,
+                is_multimodal=model_input.is_multimodal,
+            )
         with set_forward_context(model_input.attn_metadata):
-            hidden_states = self.model(model_input.input_ids, model_input.positions)
+            hidden_states = self.model(
+                model_input.input_ids,
+                model_input.positions,
+                inputs_embeds=inputs_embeds,
+            )
         if model_input.logits_indices is not None:
             hidden_states = hidden_states[model_input.logits_indices]
         return self.model.compute_logits(hidden_states)
@@ -137,6 +157,22 @@ def _packed_prompts(prompts: list[list[int]], slots: list[int]) -> ModelInput:
             True, torch.tensor(slots), query_start_loc=starts
         ),
         logits_indices=torch.tensor(starts[1:]) - 1,
+    )
+
+
+def _with_images(
+    model_input: ModelInput, requests: list[Request], starts: list[int]
+) -> ModelInput:
+    """``model_input`` with its requests' images and their token rows."""
+    is_multimodal = torch.zeros(len(model_input.input_ids), dtype=torch.bool)
+    pixel_values = []
+    for request, start in zip(requests, starts, strict=False):
+        if request.mm_input is not None:
+            positions = torch.tensor(request.mm_input.placeholder_positions)
+            is_multimodal[start + positions] = True
+            pixel_values.append(request.mm_input.pixel_values)
+    return dataclasses.replace(
+        model_input, pixel_values=torch.cat(pixel_values), is_multimodal=is_multimodal
     )
 
 

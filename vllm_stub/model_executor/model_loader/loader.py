@@ -57,12 +57,25 @@ def _check_names(model: nn.Module, names: Iterable[str], tied: bool) -> None:
     )
     # a pooling model also loads a bare backbone's checkpoint (no ``model.``)
     prefixes = ("", "model.") if getattr(model, "is_pooling_model", False) else ("",)
+    # names as the model maps them; weights it says it does not use are fine
+    mapper = getattr(model, "hf_to_vllm_mapper", None)
+    unused = getattr(model, "is_unused_checkpoint_weight", lambda name: False)
+    mapped = [
+        mapper.map_name(name) if mapper is not None else name
+        for name in names
+        if not unused(name)
+    ]
     unexpected = sorted(
         name
-        for name in names
-        if not any(p + _expected_name(name, model) in params for p in prefixes)
+        for name in mapped
+        if name is not None
+        if not any(
+            p + n in params
+            for p in prefixes
+            for n in (name, _expected_name(name, model))
+        )
         and not any(s in name for s in _SKIPPED_SUBSTRINGS)
-        and not (tied and name.startswith("lm_head."))
+        and not (tied and "lm_head" in name.split("."))
         and not any((p + name).startswith(missing) for p in prefixes)
     )
     if unexpected:
@@ -93,7 +106,7 @@ def get_model(vllm_config: VllmConfig) -> nn.Module:
     files = get_safetensors_files(Path(model_config.model))
     with _default_dtype(model_config.dtype), set_current_vllm_config(vllm_config):
         model = model_cls(vllm_config=vllm_config)
-    tied = bool(getattr(hf_config, "tie_word_embeddings", False))
+    tied = bool(getattr(hf_config.get_text_config(), "tie_word_embeddings", False))
     _check_names(model, safetensors_weight_names(files), tied)
     tracker = _NameTracker(safetensors_weights_iterator(files))
     try:

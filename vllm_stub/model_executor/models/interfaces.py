@@ -98,3 +98,60 @@ class EagleModelMixin:
     ) -> list[torch.Tensor]:
         """States earlier stages collected: none, with a single stage."""
         return []
+
+
+# one tensor [num_tokens, hidden] per multimodal item, in prompt order
+MultiModalEmbeddings = list[torch.Tensor] | torch.Tensor | tuple[torch.Tensor, ...]
+
+
+class SupportsMultiModal:
+    """The model takes images (or other modalities) besides text, as vLLM's.
+
+    ``embed_multimodal(**kwargs)`` turns the processed inputs into one
+    embedding per item; ``embed_input_ids`` scatters them into the text
+    embeddings where ``is_multimodal`` marks placeholder tokens.
+    ``get_placeholder_str(modality, i)`` is the prompt text standing for the
+    ``i``-th item.
+    """
+
+    supports_multimodal: ClassVar[Literal[True]] = True
+
+    @classmethod
+    def get_placeholder_str(cls, modality: str, i: int) -> str | None:
+        """The placeholder text for the ``i``-th ``modality`` item."""
+        raise NotImplementedError
+
+    def embed_multimodal(self, **kwargs: object) -> MultiModalEmbeddings:
+        """One embedding tensor per multimodal item in ``kwargs``."""
+        raise NotImplementedError
+
+    def get_language_model(self) -> torch.nn.Module:
+        """The text model the multimodal embeddings feed."""
+        return self.language_model
+
+    def embed_input_ids(
+        self,
+        input_ids: torch.Tensor,
+        multimodal_embeddings: MultiModalEmbeddings | None = None,
+        *,
+        is_multimodal: torch.Tensor | None = None,
+    ) -> torch.Tensor:
+        """Text embeddings, with ``multimodal_embeddings`` where ``is_multimodal``."""
+        inputs_embeds = self.get_language_model().embed_input_ids(input_ids)
+        if multimodal_embeddings is None or len(multimodal_embeddings) == 0:
+            return inputs_embeds
+        if is_multimodal is None:
+            raise ValueError("is_multimodal is required with multimodal_embeddings")
+        flat = torch.cat([e.reshape(-1, e.shape[-1]) for e in multimodal_embeddings])
+        if flat.shape[0] != int(is_multimodal.sum()):
+            raise ValueError(
+                f"{flat.shape[0]} multimodal embeddings for "
+                f"{int(is_multimodal.sum())} placeholder tokens"
+            )
+        inputs_embeds[is_multimodal] = flat.to(inputs_embeds.dtype)
+        return inputs_embeds
+
+
+def supports_multimodal(model: type | object) -> bool:
+    """Whether ``model`` (a class or an instance) takes multimodal inputs."""
+    return bool(getattr(model, "supports_multimodal", False))

@@ -33,7 +33,9 @@ _EMBEDDING_MODELS: dict[str, tuple[str, str]] = {}
 
 _CROSS_ENCODER_MODELS: dict[str, tuple[str, str]] = {}
 
-_MULTIMODAL_MODELS: dict[str, tuple[str, str]] = {}
+_MULTIMODAL_MODELS: dict[str, tuple[str, str]] = {
+    "LlavaForConditionalGeneration": ("llava", "LlavaForConditionalGeneration"),
+}
 
 _SPECULATIVE_DECODING_MODELS: dict[str, tuple[str, str]] = {}
 

@@ -1,0 +1,1 @@
+"""Multimodal prompts: images to pixel values, placeholders to image tokens."""
