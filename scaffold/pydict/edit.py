@@ -78,7 +78,10 @@ def remove_entry(
     """Remove ``key`` (every occurrence) from ``dict_name`` with its own comments.
 
     The inverse of :func:`insert_entry`: a dict left with nothing between its
-    braces collapses back to ``{}``.  ``parsed`` as in :func:`insert_entry`.
+    braces collapses back to ``{}``.  (An empty dict written ``{ }`` or
+    ``{\n}`` comes back as ``{}`` too: once an entry is inserted the three
+    read the same, so one form must win, and ``{}`` is what ruff and black
+    write.)  ``parsed`` as in :func:`insert_entry`.
     """
     source = _source(text, parsed)
     literal = source.require(dict_name)
