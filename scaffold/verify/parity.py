@@ -120,7 +120,7 @@ def build_checkpoint(
     # Our own progress lines only: not transformers' "Writing model shards".
     transformers.utils.logging.disable_progress_bar()
     model.save_pretrained(folder)
-    if config.vocab_size == TINY_CONFIG["vocab_size"]:
+    if config.get_text_config().vocab_size == TINY_CONFIG["vocab_size"]:
         save_byte_tokenizer(folder)
     return model
 
