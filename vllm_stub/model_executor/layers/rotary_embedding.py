@@ -121,11 +121,23 @@ class RotaryEmbedding(nn.Module):
         super().__init__()
         self.head_size = head_size
         self.rotary_dim = rotary_dim
-        self.is_neox_style = is_neox_style
         positions = torch.arange(max_position_embeddings, dtype=torch.float32)
-        freqs = torch.outer(positions, inv_freq.float())
+        self._freqs = torch.outer(positions, inv_freq.float())
+        self._attention_factor = attention_factor
+        self.is_neox_style = is_neox_style
+
+    @property
+    def is_neox_style(self) -> bool:
+        """Rotate halves (neox) or neighbouring pairs (GPT-J)."""
+        return self._is_neox_style
+
+    @is_neox_style.setter
+    def is_neox_style(self, value: bool) -> None:
+        # Model files may flip it after construction (vLLM's ernie45.py does);
+        # the cache is laid out for one style, so it is laid out again.
+        self._is_neox_style = value
         cache = cpu_fast_paths.rotary_cos_sin_cache(
-            freqs, attention_factor, is_neox_style
+            self._freqs, self._attention_factor, value
         )
         # [max_pos, 2, rotary_dim], float32 like transformers; cast when applied
         self.register_buffer("cos_sin_cache", cache, False)

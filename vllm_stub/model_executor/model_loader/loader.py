@@ -23,7 +23,6 @@ from vllm_stub.model_executor.model_loader.weight_utils import (
     safetensors_weight_names,
     safetensors_weights_iterator,
 )
-from vllm_stub.model_executor.models.utils import PPMissingLayer
 
 # Checkpoint leftovers vLLM's loaders skip (rotary caches are recomputed).
 _SKIPPED_SUBSTRINGS = ("rotary_emb.",)
@@ -48,6 +47,9 @@ def _expected_name(checkpoint_name: str, model: nn.Module) -> str:
 
 
 def _check_names(model: nn.Module, names: Iterable[str], tied: bool) -> None:
+    # Imported here: models.utils imports this package (weight_utils...).
+    from vllm_stub.model_executor.models.utils import PPMissingLayer
+
     params = {name for name, _ in model.named_parameters()}
     # layers this model does not build (another stage's, a pooling model's head)
     missing = tuple(
