@@ -1,161 +1,208 @@
-"""Throughput of ``vllm_stub.LLM.generate`` against transformers ``generate``.
+"""``vllm_stub.LLM`` against transformers on one checkpoint, in one process.
 
-One run, one random-weight checkpoint, the same prompts for both engines: greedy
-decoding with EOS ignored, batch 8 and batch 1, 32 prompt tokens, 64 new tokens.
-Also prints the "matmul floor" (the time the model's linear layers alone need
-for the same work), the fraction of it the engine reaches, and memory use.
+Greedy decoding with EOS ignored, fp32, the same prompts for both. For each
+batch size: tokens/s of each, prefill time and decode time per step of each,
+and the matmul floor (the model's linear layers and LM head alone, same GEMM,
+same rows) per decode step. Then peak RSS of each (sampled, each above the
+process's baseline before it loaded) and RSS growth over repeated calls; then
+embedding throughput (``runner="pooling"``) and LLaVA generation, each beside
+transformers.
 
-    python benchmarks/generate.py --shape 30m
-    python benchmarks/generate.py --shape 135m
+    python benchmarks/generate.py                    # SmolLM2-135M's shape
+    python benchmarks/generate.py --model ~/SmolLM2-135M --rows generate embed
 """
 
 from __future__ import annotations
 
 import argparse
-import resource
 import tempfile
-import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 
 import torch
-from transformers import LlamaConfig, LlamaForCausalLM
+import transformers
+from _checkpoints import IMAGE_TOKEN, image, llama, llava, prompts
+from _measure import PeakRss, best_time, gemm_step_s, released, rss_mib
 
 from vllm_stub import LLM, SamplingParams
-from vllm_stub.model_executor.layers.linear import LinearBase
-from vllm_stub.model_executor.layers.utils import unquantized_gemm
 
-SHAPES = {
-    "30m": {
-        "hidden_size": 512,
-        "intermediate_size": 1376,
-        "num_hidden_layers": 8,
-        "num_attention_heads": 8,
-        "num_key_value_heads": 4,
-        "vocab_size": 16000,
-        "tie_word_embeddings": True,
-    },
-    # SmolLM2-135M's shape
-    "135m": {
-        "hidden_size": 576,
-        "intermediate_size": 1536,
-        "num_hidden_layers": 30,
-        "num_attention_heads": 9,
-        "num_key_value_heads": 3,
-        "vocab_size": 49152,
-        "tie_word_embeddings": True,
-        "rms_norm_eps": 1e-5,
-        "rope_parameters": {"rope_type": "default", "rope_theta": 100000.0},
-    },
-}
 PROMPT_LEN = 32
-NEW_TOKENS = 64
-BATCHES = (8, 1)
 
 
-def _best_time(fn: Callable[[], object], repeats: int) -> float:
-    """The fastest of ``repeats`` timed calls (after one warm-up call)."""
-    fn()
-    best = float("inf")
-    for _ in range(repeats):
-        start = time.perf_counter()
-        fn()
-        best = min(best, time.perf_counter() - start)
-    return best
+def _greedy(tokens: int) -> SamplingParams:
+    return SamplingParams(temperature=0, max_tokens=tokens, ignore_eos=True)
 
 
-def _rss_mib() -> float:
-    """Current resident set size."""
-    pages = int(Path("/proc/self/statm").read_text().split()[1])
-    return pages * resource.getpagesize() / 2**20
-
-
-def _matmul_floor_s(llm: LLM, batch: int) -> float:
-    """Seconds the linear layers (and LM head) need for prefill plus decode."""
-    weights = [m.weight for m in llm.model.modules() if isinstance(m, LinearBase)]
-    lm_head = llm.model.lm_head.weight
-
-    def step(num_tokens: int, logits_rows: int) -> None:
-        # the GEMM the engine's layers run, so the floor stays theirs
-        for weight in weights:
-            unquantized_gemm(torch.randn(num_tokens, weight.shape[1]), weight)
-        unquantized_gemm(torch.randn(logits_rows, lm_head.shape[1]), lm_head)
-
+def _hf_generate(model, ids: torch.Tensor, tokens: int, **inputs) -> None:
     with torch.inference_mode():
-        prefill = _best_time(lambda: step(batch * PROMPT_LEN, batch), 3)
-        decode = _best_time(lambda: step(batch, batch), 10)
-    return prefill + (NEW_TOKENS - 1) * decode
-
-
-def _bench(folder: Path, batch: int, repeats: int) -> dict[str, float]:
-    generator = torch.Generator().manual_seed(batch)
-    prompts = torch.randint(0, 1000, (batch, PROMPT_LEN), generator=generator)
-    llm = LLM(str(folder), dtype="float32")
-    params = SamplingParams(temperature=0, max_tokens=NEW_TOKENS, ignore_eos=True)
-    requests = [{"prompt_token_ids": p} for p in prompts.tolist()]
-    rss = []
-
-    def run_engine() -> None:
-        llm.generate(requests, params, use_tqdm=False)
-        rss.append(_rss_mib())
-
-    engine_s = _best_time(run_engine, repeats)
-    hf_model = LlamaForCausalLM.from_pretrained(folder, dtype=torch.float32).eval()
-    hf_model.generation_config.eos_token_id = None
-
-    def run_hf() -> None:
-        hf_model.generate(
-            prompts,
-            attention_mask=torch.ones_like(prompts),
+        model.generate(
+            input_ids=ids,
+            attention_mask=torch.ones_like(ids),
             do_sample=False,
-            max_new_tokens=NEW_TOKENS,
+            max_new_tokens=tokens,
+            min_new_tokens=tokens,
             pad_token_id=0,
+            **inputs,
         )
 
-    with torch.inference_mode():
-        hf_s = _best_time(run_hf, repeats)
-    tokens = batch * NEW_TOKENS
-    floor_s = _matmul_floor_s(llm, batch)
-    return {
-        "engine": tokens / engine_s,
-        "hf": tokens / hf_s,
-        "floor": tokens / floor_s,
-        "rss_growth": rss[-1] - rss[0],
-    }
+
+def _phase(run_one, batches: Sequence[int], new: int, repeats: int) -> dict:
+    """Per batch ``(prefill_s, total_s)`` of ``run_one(batch, tokens)``, RSS."""
+    times, growth = {}, []
+    for batch in batches:
+        prefill = best_time(lambda b=batch: run_one(b, 1), repeats)
+        total = best_time(lambda b=batch: run_one(b, new), repeats)
+        times[batch] = (prefill, total)
+    for _ in range(3):  # RSS must stay flat over repeated calls
+        run_one(batches[-1], new)
+        growth.append(rss_mib())
+    return {"times": times, "growth": growth[-1] - growth[0]}
+
+
+def _engine_phase(folder: Path, args: argparse.Namespace) -> tuple[dict, dict]:
+    """The engine's timings, and the GEMM floor of a decode step per batch."""
+    llm = LLM(str(folder), dtype="float32")
+
+    def run_engine(batch: int, tokens: int) -> None:
+        requests = [
+            {"prompt_token_ids": p} for p in prompts(batch, PROMPT_LEN).tolist()
+        ]
+        llm.generate(requests, _greedy(tokens), use_tqdm=False)
+
+    timings = _phase(run_engine, args.batches, args.new_tokens, args.repeats)
+    # A decode step's GEMMs: one row per sequence, in the layers and the head.
+    return timings, {b: gemm_step_s(llm.model, b, b) for b in args.batches}
+
+
+def _hf_phase(folder: Path, args: argparse.Namespace) -> dict:
+    hf = transformers.AutoModelForCausalLM.from_pretrained(folder, dtype=torch.float32)
+
+    def run_hf(batch: int, tokens: int) -> None:
+        _hf_generate(hf.eval(), prompts(batch, PROMPT_LEN), tokens)
+
+    return _phase(run_hf, args.batches, args.new_tokens, args.repeats)
+
+
+def generate_rows(folder: Path, args: argparse.Namespace) -> None:
+    """Generation at each batch size, prefill and decode apart, with the floor."""
+    new, engine_rss, hf_rss = args.new_tokens, PeakRss(), PeakRss()
+    base = released()
+    with engine_rss.watch():
+        engine, floors = _engine_phase(folder, args)
+    engine_peak, base = engine_rss.peak - base, released()
+    with hf_rss.watch():
+        reference = _hf_phase(folder, args)
+    hf_peak = hf_rss.peak - base
+    print(
+        f"{'batch':>5} {'engine tok/s':>12} {'hf tok/s':>9} {'ratio':>6} "
+        f"{'prefill ms e/hf':>16} {'decode ms/step e/hf':>20} "
+        f"{'floor ms':>9} {'of floor':>9}"
+    )
+    for batch in args.batches:
+        (e_pre, e_all), (h_pre, h_all) = (
+            engine["times"][batch],
+            reference["times"][batch],
+        )
+        e_step, h_step = (e_all - e_pre) / (new - 1), (h_all - h_pre) / (new - 1)
+        print(
+            f"{batch:>5} {batch * new / e_all:>12.1f} {batch * new / h_all:>9.1f} "
+            f"{h_all / e_all:>5.2f}x {e_pre * 1e3:>7.0f}/{h_pre * 1e3:<8.0f} "
+            f"{e_step * 1e3:>9.1f}/{h_step * 1e3:<10.1f} "
+            f"{floors[batch] * 1e3:>9.1f} {floors[batch] / e_step:>8.0%}"
+        )
+    print(
+        f"peak RSS above baseline: engine {engine_peak:.0f} MiB, transformers "
+        f"{hf_peak:.0f} MiB; growth over 3 more calls: engine "
+        f"{engine['growth']:+.1f} MiB, transformers {reference['growth']:+.1f} MiB"
+    )
+
+
+def embed_row(folder: Path, args: argparse.Namespace, batch: int = 32) -> None:
+    """Sequences/s of ``LLM.embed`` against transformers' last hidden state."""
+    ids = prompts(batch, PROMPT_LEN)
+    requests = [{"prompt_token_ids": p} for p in ids.tolist()]
+    embed = LLM(str(folder), runner="pooling", dtype="float32").embed
+    engine_s = best_time(lambda: embed(requests, use_tqdm=False), args.repeats)
+    embed = None  # frees the engine before transformers loads
+    hf = transformers.AutoModel.from_pretrained(folder, dtype=torch.float32).eval()
+
+    def run_hf() -> None:
+        with torch.inference_mode():
+            last = hf(input_ids=ids).last_hidden_state[:, -1]
+            torch.nn.functional.normalize(last, dim=-1)
+
+    hf_s = best_time(run_hf, args.repeats)
+    print(
+        f"embed, batch {batch}: engine {batch / engine_s:.1f} seq/s, transformers "
+        f"{batch / hf_s:.1f} seq/s, {hf_s / engine_s:.2f}x"
+    )
+
+
+def llava_row(args: argparse.Namespace, batch: int = 8) -> None:
+    """LLaVA generation, one image per prompt, against transformers."""
+    new = args.new_tokens
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = llava(Path(tmp))
+        images = [image(seed) for seed in range(batch)]
+        ids = prompts(batch, PROMPT_LEN).tolist()
+        requests = [
+            {"prompt_token_ids": [IMAGE_TOKEN, *p], "multi_modal_data": {"image": i}}
+            for p, i in zip(ids, images, strict=True)
+        ]
+        run = LLM(str(folder), dtype="float32").generate
+        engine_s = best_time(
+            lambda: run(requests, _greedy(new), use_tqdm=False), args.repeats
+        )
+        run = None  # frees the engine before transformers loads
+        hf = transformers.LlavaForConditionalGeneration.from_pretrained(
+            folder, dtype=torch.float32
+        ).eval()
+        pixels = transformers.CLIPImageProcessor.from_pretrained(folder)(
+            images, return_tensors="pt"
+        )["pixel_values"]
+        tokens = (
+            hf.config.vision_config.image_size // hf.config.vision_config.patch_size
+        )
+        expanded = torch.tensor([[IMAGE_TOKEN] * tokens**2 + p for p in ids])
+        hf_s = best_time(
+            lambda: _hf_generate(hf, expanded, new, pixel_values=pixels), args.repeats
+        )
+    print(
+        f"llava, batch {batch}: engine {batch * new / engine_s:.1f} tok/s, "
+        f"transformers {batch * new / hf_s:.1f} tok/s, {hf_s / engine_s:.2f}x"
+    )
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Build the checkpoint, run both engines at each batch size, print a table."""
+    """Parse the options, build or take the checkpoint, print each row."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--shape", choices=sorted(SHAPES), default="30m")
+    parser.add_argument("--model", type=Path, help="a local checkpoint folder")
+    parser.add_argument("--shape", choices=["135m", "30m"], default="135m")
+    parser.add_argument("--batches", type=int, nargs="+", default=[1, 8, 32])
+    parser.add_argument("--new-tokens", type=int, default=64)
     parser.add_argument("--threads", type=int, default=2)
-    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--repeats", type=int, default=2)
+    parser.add_argument(
+        "--rows",
+        nargs="+",
+        choices=["generate", "embed", "llava"],
+        default=["generate", "embed", "llava"],
+    )
     args = parser.parse_args(argv)
     torch.set_num_threads(args.threads)
-    config = LlamaConfig(max_position_embeddings=2048, **SHAPES[args.shape])
     with tempfile.TemporaryDirectory() as tmp:
-        torch.manual_seed(0)
-        model = LlamaForCausalLM(config)
-        params = sum(p.numel() for p in model.parameters()) / 1e6
-        model.save_pretrained(tmp)
-        del model
+        folder = args.model or llama(Path(tmp), args.shape)
         print(
-            f"shape {args.shape} ({params:.1f}M params), fp32, "
-            f"{args.threads} threads, {PROMPT_LEN} prompt + {NEW_TOKENS} new tokens"
+            f"{args.model or f'random-weight {args.shape} checkpoint'}, fp32, "
+            f"{args.threads} threads, {PROMPT_LEN} prompt + {args.new_tokens} new "
+            "tokens, greedy, EOS ignored"
         )
-        print(
-            f"{'batch':>5} {'engine tok/s':>13} {'hf tok/s':>9} {'ratio':>6} "
-            f"{'floor tok/s':>12} {'of floor':>9} {'rss growth':>11}"
-        )
-        for batch in BATCHES:
-            r = _bench(Path(tmp), batch, args.repeats)
-            print(
-                f"{batch:>5} {r['engine']:>13.1f} {r['hf']:>9.1f} "
-                f"{r['engine'] / r['hf']:>5.2f}x {r['floor']:>12.1f} "
-                f"{r['engine'] / r['floor']:>8.0%} {r['rss_growth']:>+8.1f} MiB"
-            )
-    peak_mib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    print(f"peak RSS {peak_mib:.0f} MiB")
+        if "generate" in args.rows:
+            generate_rows(folder, args)
+        if "embed" in args.rows:
+            embed_row(folder, args)
+    if "llava" in args.rows and args.model is None:
+        llava_row(args)
     return 0
 
 

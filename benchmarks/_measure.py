@@ -1,0 +1,88 @@
+"""Timing, memory and GEMM-floor helpers for ``generate.py``."""
+
+from __future__ import annotations
+
+import contextlib
+import gc
+import resource
+import threading
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import torch
+
+from vllm_stub.model_executor.layers.linear import LinearBase
+from vllm_stub.model_executor.layers.utils import unquantized_gemm
+
+
+def best_time(fn: Callable[[], object], repeats: int) -> float:
+    """The fastest of ``repeats`` timed calls (after one warm-up call)."""
+    fn()
+    best = float("inf")
+    for _ in range(repeats):
+        start = time.perf_counter()
+        fn()
+        best = min(best, time.perf_counter() - start)
+    return best
+
+
+def rss_mib() -> float:
+    """Current resident set size."""
+    pages = int(Path("/proc/self/statm").read_text().split()[1])
+    return pages * resource.getpagesize() / 2**20
+
+
+class PeakRss:
+    """The highest RSS seen while the block runs, sampled every few ms.
+
+    ``ru_maxrss`` is one number per process; the engine and transformers run
+    in one process (so that they share the machine's state), hence sampling.
+    """
+
+    def __init__(self) -> None:
+        self.peak = 0.0
+        self._stop = threading.Event()
+
+    def _sample(self) -> None:
+        while not self._stop.wait(0.005):
+            self.peak = max(self.peak, rss_mib())
+
+    @contextlib.contextmanager
+    def watch(self) -> Iterator[None]:
+        """Sample for the duration of the block (nestable only once)."""
+        self.peak = max(self.peak, rss_mib())
+        thread = threading.Thread(target=self._sample, daemon=True)
+        thread.start()
+        try:
+            yield
+        finally:
+            self._stop.set()
+            thread.join()
+            self._stop.clear()
+            self.peak = max(self.peak, rss_mib())
+
+
+def released() -> float:
+    """Collect garbage and return the RSS left: the baseline for the next engine."""
+    gc.collect()
+    return rss_mib()
+
+
+def gemm_step_s(model: torch.nn.Module, rows: int, logits_rows: int) -> float:
+    """Seconds the linear layers and LM head need for one forward of ``rows`` tokens.
+
+    Uses the GEMM the engine's layers call, so the floor stays the engine's.
+    """
+    weights = [m.weight for m in model.modules() if isinstance(m, LinearBase)]
+    lm_head = model.lm_head.weight
+    inputs = {w.shape[1]: torch.randn(rows, w.shape[1]) for w in weights}
+    head_input = torch.randn(logits_rows, lm_head.shape[1])
+
+    def step() -> None:
+        for weight in weights:
+            unquantized_gemm(inputs[weight.shape[1]], weight)
+        unquantized_gemm(head_input, lm_head)
+
+    with torch.inference_mode():
+        return best_time(step, 5)
