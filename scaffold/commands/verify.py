@@ -21,6 +21,7 @@ from scaffold.pydict.model import Entry
 from scaffold.registry import RegistryView
 from scaffold.textio import read_source
 from scaffold.tree import UPSTREAM_PACKAGE, Tree
+from scaffold.verify.modes import verify_mode
 from scaffold.verify.upstream import require_runnable, tree_model
 
 
@@ -29,7 +30,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser = command_parser(
         "verify",
         "Build a tiny random checkpoint of ARCH with transformers, run it through "
-        "transformers and this tree's engine, and compare logits and greedy tokens.",
+        "transformers and this tree's engine, and compare: logits and greedy "
+        "tokens (a multimodal model's prompt has a random image), or pooled "
+        "vectors for a pooling model (embedding, classification).",
     )
     parser.add_argument(
         "arch",
@@ -73,14 +76,17 @@ def _verify(args: argparse.Namespace) -> int:
     if tree.package == UPSTREAM_PACKAGE:
         model = tree_model(tree, arch, entry.pair)
         require_runnable(tree, model)
+    mode = verify_mode(view, arch, args.hf_class or arch)
     # torch and transformers: only here
     from scaffold.verify.parity import reference_class, verify
 
-    reference_class(arch, args.hf_class, args.config)
+    reference_class(arch, args.hf_class, args.config, mode)
     with tempfile.TemporaryDirectory(prefix="scaffold-verify-") as folder:
         print(f"[1/2] tiny random {arch} checkpoint, transformers and engine ...")
-        result = verify(tree, arch, args.config, Path(folder), args.hf_class, model)
-    print(f"[2/2] compared on {len(result.reference_tokens)} greedy tokens")
+        result = verify(
+            tree, arch, args.config, Path(folder), args.hf_class, model, mode
+        )
+    print(f"[2/2] {result.summary}")
     print(result.table(arch))
     return 0 if result.passed else 1
 
@@ -106,5 +112,6 @@ def require_registered(tree: Tree, view: RegistryView, arch: str) -> Entry:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Exit 0 when greedy tokens and logits agree, 1 when not, 2 if it cannot run."""
+    """Exit 0 when the outputs agree (tokens and logits, or pooled vectors),
+    1 when not, 2 if it cannot run."""
     return run(build_parser(), argv, _verify)

@@ -15,6 +15,7 @@ import json
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 
 def _load_tree_model(
@@ -38,38 +39,100 @@ def _load_tree_model(
     ModelRegistry.register_model(arch, f"{module}:{cls}")
 
 
-def main(argv: list[str]) -> int:
-    """``python -m scaffold.verify.engine_main FOLDER PROMPT_IDS_JSON MAX_TOKENS``
-    ``[PACKAGE MODELS_DIR ARCH MODULE CLASS]``."""
-    if len(argv) > 3:
-        _load_tree_model(*argv[3:8])
+def _prefill_logits(llm: Any, prompt: dict[str, Any]) -> Any:
+    """Every prompt position's logits (``LLM.generate`` keeps the last one's).
+
+    Called outside the runner, the model treats its input as one causal
+    sequence; a multimodal prompt's images are embedded and merged over its
+    expanded placeholders as the runner merges them.
+    """
     import torch
 
-    from vllm_stub import LLM, SamplingParams
-
-    folder, prompt, max_tokens = argv[0], json.loads(argv[1]), int(argv[2])
-    llm = LLM(model=folder, dtype="float32", seed=0)
-    # Every position's logits for the prompt (LLM.generate keeps only the
-    # last one's): called outside the runner, the model treats its input as
-    # one causal sequence.
+    engine = llm.llm_engine
+    _, token_ids, mm_input = engine.input_processor.process(prompt)
+    ids = torch.tensor(token_ids)
+    inputs_embeds = None
     with torch.inference_mode():
-        hidden = llm.model(torch.tensor(prompt), torch.arange(len(prompt)))
-        logits = llm.model.compute_logits(hidden)
+        if mm_input is not None:
+            is_multimodal = torch.zeros(len(token_ids), dtype=torch.bool)
+            is_multimodal[mm_input.placeholder_positions] = True
+            embeddings = llm.model.embed_multimodal(
+                pixel_values=mm_input.pixel_values.to(torch.float32)
+            )
+            inputs_embeds = llm.model.embed_input_ids(
+                ids, embeddings, is_multimodal=is_multimodal
+            )
+        hidden = llm.model(ids, torch.arange(len(ids)), inputs_embeds=inputs_embeds)
+        return llm.model.compute_logits(hidden)
+
+
+def _generate(llm: Any, prompt: dict[str, Any], max_tokens: int) -> dict[str, Any]:
+    """Prefill logits, greedy tokens and tokens/s of one prompt."""
+    from vllm_stub import SamplingParams
+
+    logits = _prefill_logits(llm, prompt)
     params = SamplingParams(temperature=0, max_tokens=max_tokens, ignore_eos=True)
     start = time.perf_counter()
     # stderr is captured by the caller, which reads its last line on failure
-    output = llm.generate({"prompt_token_ids": prompt}, params, use_tqdm=False)
+    output = llm.generate(prompt, params, use_tqdm=False)
     seconds = time.perf_counter() - start
-    tokens = output[0].outputs[0].token_ids
-    print(
-        json.dumps(
-            {
-                "logits": logits.tolist(),
-                "tokens": list(tokens),
-                "tokens_per_s": len(tokens) / seconds,
-            }
-        )
-    )
+    tokens = list(output[0].outputs[0].token_ids)
+    return {
+        "logits": logits.tolist(),
+        "tokens": tokens,
+        "tokens_per_s": len(tokens) / seconds,
+    }
+
+
+def _pool(llm: Any, task: str, prompts: list[list[int]]) -> dict[str, Any]:
+    """Each prompt's pooled vector (one batch) and sequences/s."""
+    batch = [{"prompt_token_ids": prompt} for prompt in prompts]
+    pool = llm.classify if task == "classify" else llm.embed
+    pool(batch[:1], use_tqdm=False)  # warm up: the first call pays set-up costs
+    start = time.perf_counter()
+    outputs = pool(batch, use_tqdm=False)
+    seconds = time.perf_counter() - start
+    pooled = [
+        out.outputs.probs if task == "classify" else out.outputs.embedding
+        for out in outputs
+    ]
+    vectors = [list(map(float, vector)) for vector in pooled]
+    return {"mode": task, "pooled": vectors, "seqs_per_s": len(prompts) / seconds}
+
+
+def main(argv: list[str]) -> int:
+    """``python -m scaffold.verify.engine_main MODE FOLDER PROMPT_JSON MAX_TOKENS``
+    ``[PACKAGE MODELS_DIR ARCH MODULE CLASS]``.
+
+    MODE is ``scaffold.verify.modes``'s: ``generate`` and ``multimodal`` take
+    one prompt (``multimodal`` with the folder's image), ``embed`` and
+    ``classify`` a list of prompts. Asked to generate with a pooling model,
+    it prints only the task to pool for.
+    """
+    if len(argv) > 4:
+        _load_tree_model(*argv[4:9])
+    from vllm_stub import LLM
+
+    mode, folder, prompt = argv[0], argv[1], json.loads(argv[2])
+    pooling = mode in ("embed", "classify")
+    runner = "pooling" if pooling else "auto"
+    llm = LLM(model=folder, dtype="float32", seed=0, runner=runner)
+    if pooling:
+        result = _pool(llm, mode, prompt)
+    elif llm.vllm_config.model_config.runner_type == "pooling":
+        tasks = llm.llm_engine.get_supported_tasks()
+        result = {"mode": "embed" if "embed" in tasks else "classify"}
+    else:
+        request: dict[str, Any] = {"prompt_token_ids": prompt}
+        if mode == "multimodal":
+            from PIL import Image
+
+            from scaffold.verify.images import IMAGE_FILE
+
+            image = Image.open(Path(folder, IMAGE_FILE)).convert("RGB")
+            request["multi_modal_data"] = {"image": image}
+        result = _generate(llm, request, int(argv[3]))
+    print(json.dumps(result))
     return 0
 
 

@@ -6,13 +6,24 @@ import json
 import os
 import subprocess
 import sys
-import time
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from scaffold.errors import ScaffoldError
 from scaffold.tree import Tree
+from scaffold.verify import images
+from scaffold.verify.generated import (
+    LOGIT_TOLERANCE,
+    NEW_TOKENS,
+    VerifyResult,
+    compare_generated,
+)
+from scaffold.verify.modes import CLASSIFY, GENERATE, MULTIMODAL, POOLING_MODES
+from scaffold.verify.pooled import (
+    POOLING_PROMPTS,
+    PoolingResult,
+    compare_pooled,
+)
 from scaffold.verify.upstream import TreeModel
 
 # Small enough to build and run in seconds on 2 CPU cores; a wide init keeps
@@ -26,53 +37,38 @@ TINY_CONFIG = {
     "num_key_value_heads": 2,
     "max_position_embeddings": 256,
     "initializer_range": 0.2,
+    # inside the tiny vocabulary: some configs default to a real model's
+    # (Phi-3's 32000), which their embedding refuses as a padding index
+    "pad_token_id": 0,
 }
+
+__all__ = ["LOGIT_TOLERANCE", "PROMPT", "TINY_CONFIG", "VerifyResult", "verify"]
+
 PROMPT = [1, 17, 42, 99, 5, 63, 200, 7, 18, 121, 33, 250]
-NEW_TOKENS = 24
-LOGIT_TOLERANCE = 1e-3  # fp32 on both sides: differences are ~1e-6
-
-
-@dataclass(frozen=True)
-class VerifyResult:
-    """What ``verify`` measured."""
-
-    max_logit_diff: float
-    tokens_equal: bool
-    engine_tokens: list[int]
-    reference_tokens: list[int]
-    engine_tokens_per_s: float
-    reference_tokens_per_s: float
-
-    @property
-    def passed(self) -> bool:
-        """Greedy tokens equal and logits within tolerance."""
-        return self.tokens_equal and self.max_logit_diff <= LOGIT_TOLERANCE
-
-    def table(self, arch: str) -> str:
-        """The result as a small text table."""
-        rows = [
-            ("architecture", arch),
-            ("max |Δlogit| (prefill)", f"{self.max_logit_diff:.2e}"),
-            ("greedy tokens equal", "yes" if self.tokens_equal else "no"),
-            ("engine tokens/s", f"{self.engine_tokens_per_s:.1f}"),
-            ("transformers tokens/s", f"{self.reference_tokens_per_s:.1f}"),
-        ]
-        width = max(len(name) for name, _ in rows)
-        return "\n".join(f"{name:<{width}}  {value}" for name, value in rows)
 
 
 def reference_class(
-    arch: str, hf_class: str | None = None, config_path: Path | None = None
+    arch: str,
+    hf_class: str | None = None,
+    config_path: Path | None = None,
+    mode: str = GENERATE,
 ) -> Any:
     """transformers' class to compare ``arch`` with (None: from ``--config``).
 
     ``hf_class`` names it when transformers does not know ``arch``; without
     either, an unknown ``arch`` is bad input, reported before anything runs.
+    A classifier is compared with a ``*ForSequenceClassification`` only.
     """
     import transformers
 
     model_cls = getattr(transformers, hf_class or arch, None)
     if hasattr(model_cls, "config_class"):
+        name = model_cls.__name__
+        if mode == CLASSIFY and not name.endswith("ForSequenceClassification"):
+            raise ScaffoldError(
+                f"{arch} classifies: compare it with a transformers "
+                f"*ForSequenceClassification (--hf-class), not {name}"
+            )
         return model_cls
     version = transformers.__version__
     if hf_class is not None:
@@ -89,40 +85,85 @@ def reference_class(
     return None
 
 
+# transformers' auto class per mode, for a --config with no class of ARCH's name
+_AUTO_CLASSES = {
+    GENERATE: "AutoModelForCausalLM",
+    "embed": "AutoModelForCausalLM",  # pooled from its backbone
+    CLASSIFY: "AutoModelForSequenceClassification",
+    MULTIMODAL: "AutoModelForImageTextToText",
+}
+
+
+def _tiny_config(model_cls: Any, arch: str, mode: str) -> Any:
+    """``TINY_CONFIG`` for ``model_cls``; LLaVA-style: a tiny CLIP tower too."""
+    if mode == MULTIMODAL:
+        return model_cls.config_class(
+            text_config={"model_type": "llama", **TINY_CONFIG},
+            vision_config=images.TINY_VISION,
+            image_token_index=TINY_CONFIG["vocab_size"] - 1,
+            architectures=[arch],
+        )
+    labels = {"num_labels": 3} if mode == CLASSIFY else {}
+    return model_cls.config_class(**TINY_CONFIG, **labels, architectures=[arch])
+
+
 def build_checkpoint(
-    arch: str, config_path: Path | None, folder: Path, hf_class: str | None = None
+    arch: str,
+    config_path: Path | None,
+    folder: Path,
+    hf_class: str | None = None,
+    mode: str = GENERATE,
 ) -> Any:
     """Save a tiny random transformers model for ``arch``; return it (fp32).
 
     The reference is transformers' class ``hf_class`` (default: ``arch``);
     the checkpoint's ``architectures`` is ``[arch]`` either way, so that the
-    engine builds ``arch``.
+    engine builds ``arch``. ``mode`` (``modes``) adds what its comparison
+    needs: class labels, or an image processor and an image.
     """
     import torch
     import transformers
 
-    model_cls = reference_class(arch, hf_class, config_path)
+    model_cls = reference_class(arch, hf_class, config_path, mode)
     if config_path is not None:
         try:
             data = json.loads(config_path.read_text())
             config = transformers.AutoConfig.for_model(**data)
-        except (OSError, ValueError, KeyError) as exc:
+        except (OSError, ValueError, KeyError, TypeError) as exc:
             raise ScaffoldError(
                 f"cannot use as a config: {exc}", path=str(config_path)
             ) from None
         config.architectures = [arch]
-        make = model_cls or transformers.AutoModelForCausalLM.from_config
+        make = model_cls or getattr(transformers, _AUTO_CLASSES[mode]).from_config
     else:
-        config = model_cls.config_class(**TINY_CONFIG, architectures=[arch])
+        config = _tiny_config(model_cls, arch, mode)
         make = model_cls
+    if mode == MULTIMODAL and getattr(config, "vision_config", None) is None:
+        raise ScaffoldError(
+            f"{arch} is multimodal, but its config has no vision_config "
+            "(pass --config with a LLaVA-style config.json)"
+        )
     torch.manual_seed(0)
     model = make(config).eval()
     # Our own progress lines only: not transformers' "Writing model shards".
     transformers.utils.logging.disable_progress_bar()
     model.save_pretrained(folder)
+    _name_architecture(folder / "config.json", arch)
     if config.get_text_config().vocab_size == TINY_CONFIG["vocab_size"]:
         save_byte_tokenizer(folder)
+    if mode == MULTIMODAL:
+        images.save_image_inputs(folder, config)
     return model
+
+
+def _name_architecture(config_file: Path, arch: str) -> None:
+    """``architectures: [arch]`` in a saved config.json.
+
+    save_pretrained writes the saving class's name there (``--hf-class``'s),
+    and the engine would build that class instead of ``arch``.
+    """
+    data = json.loads(config_file.read_text())
+    config_file.write_text(json.dumps({**data, "architectures": [arch]}, indent=2))
 
 
 def save_byte_tokenizer(folder: Path) -> None:
@@ -145,15 +186,21 @@ def save_byte_tokenizer(folder: Path) -> None:
 
 
 def run_engine(
-    tree: Tree, folder: Path, model: TreeModel | None = None
+    tree: Tree,
+    folder: Path,
+    model: TreeModel | None = None,
+    mode: str = GENERATE,
+    prompt: list[int] | list[list[int]] = PROMPT,
 ) -> dict[str, Any]:
     """The tree's engine on ``folder`` (a subprocess importing that tree).
 
     With ``model`` (a vLLM checkout), the installed vllm_stub runs the tree's
     model file instead, from the checkpoint folder and writing no bytecode.
+    ``mode`` says what to run (``modes``); a pooling ``prompt`` is a list of
+    prompts.
     """
-    command = [sys.executable, "-m", "scaffold.verify.engine_main", str(folder)]
-    command += [json.dumps(PROMPT), str(NEW_TOKENS)]
+    command = [sys.executable, "-m", "scaffold.verify.engine_main", mode]
+    command += [str(folder), json.dumps(prompt), str(NEW_TOKENS)]
     if model is None:
         paths = [str(tree.root), os.environ.get("PYTHONPATH", "")]
         env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, paths))}
@@ -176,37 +223,24 @@ def verify(
     folder: Path,
     hf_class: str | None = None,
     model: TreeModel | None = None,
-) -> VerifyResult:
+    mode: str = GENERATE,
+) -> VerifyResult | PoolingResult:
     """Build a checkpoint in ``folder``, run both sides, compare.
 
     ``model``: run a vLLM checkout's model file on vllm_stub (``upstream``).
+    ``mode``: the comparison (``modes.verify_mode``); a class that turns out
+    to be a pooling model when asked to generate is compared by its pooled
+    vectors (vLLM's ``is_pooling_model`` decides, in the engine).
     """
-    import torch
-
-    reference = build_checkpoint(arch, config_path, folder, hf_class)
-    engine = run_engine(tree, folder, model)
-    input_ids = torch.tensor([PROMPT])
-    # The engine ignores EOS (it may pick it, and goes on); so must the
-    # reference: no EOS to stop at, rather than min_new_tokens, which would
-    # mask the EOS logit and pick another token where EOS is the argmax.
-    reference.generation_config.eos_token_id = None
-    with torch.inference_mode():
-        logits = reference(input_ids).logits[0]
-        start = time.perf_counter()
-        generated = reference.generate(
-            input_ids,
-            attention_mask=torch.ones_like(input_ids),
-            do_sample=False,
-            max_new_tokens=NEW_TOKENS,
-        )
-        seconds = time.perf_counter() - start
-    reference_tokens = generated[0, len(PROMPT) :].tolist()
-    diff = (torch.tensor(engine["logits"]) - logits).abs().max().item()
-    return VerifyResult(
-        max_logit_diff=diff,
-        tokens_equal=engine["tokens"] == reference_tokens,
-        engine_tokens=engine["tokens"],
-        reference_tokens=reference_tokens,
-        engine_tokens_per_s=engine["tokens_per_s"],
-        reference_tokens_per_s=len(reference_tokens) / seconds,
-    )
+    reference = build_checkpoint(arch, config_path, folder, hf_class, mode)
+    if mode in POOLING_MODES:
+        engine = run_engine(tree, folder, model, mode, POOLING_PROMPTS)
+        return compare_pooled(reference, engine, mode)
+    prompt = PROMPT
+    if mode == MULTIMODAL:
+        prompt = images.with_placeholder(PROMPT, reference.config)
+    engine = run_engine(tree, folder, model, mode, prompt)
+    if engine.get("mode", mode) in POOLING_MODES:
+        pooled = run_engine(tree, folder, model, engine["mode"], POOLING_PROMPTS)
+        return compare_pooled(reference, pooled, engine["mode"])
+    return compare_generated(reference, engine, prompt, folder, mode)

@@ -71,7 +71,7 @@ def test_verify_of_an_unregistered_arch_says_what_to_run_first(
 def test_from_an_unknown_module_lists_the_modules(embedded_tree, capsys):
     argv = ["MistralForCausalLM", "--from", "lama", "--root", str(embedded_tree)]
     assert new_model(argv) == 2
-    assert "(there are: llama, qwen2)" in capsys.readouterr().err  # model files
+    assert "(there are: llama, llava, qwen2)" in capsys.readouterr().err  # model files
 
 
 def test_root_that_does_not_exist_says_so(tmp_path, capsys):

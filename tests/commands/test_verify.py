@@ -8,6 +8,11 @@ import pytest
 
 from scaffold.commands.new_model import main as new_model
 from scaffold.commands.verify import main
+from scaffold.errors import ScaffoldError
+from scaffold.pydict import parse_source
+from scaffold.registry import RegistryView
+from scaffold.verify.images import TINY_VISION
+from scaffold.verify.modes import verify_mode
 from scaffold.verify.parity import LOGIT_TOLERANCE, TINY_CONFIG
 
 
@@ -85,3 +90,145 @@ def test_bad_reference_or_selection_exits_2(embedded_tree, capsys, argv, message
     assert main([*argv, "--root", str(embedded_tree)]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and message in err[0]
+
+
+def _rows(out: str) -> dict[str, str]:
+    """The result table's rows: name -> value (names padded to one width)."""
+    rows = {}
+    for line in out.splitlines():
+        name, sep, value = line.partition("  ")
+        if sep and not line.startswith("["):
+            rows[name.strip()] = value.strip()
+    return rows
+
+
+@pytest.mark.slow
+def test_llava_compares_greedy_tokens_with_a_random_image(embedded_tree, capsys):
+    assert main(["LlavaForConditionalGeneration", "--root", str(embedded_tree)]) == 0
+    out = capsys.readouterr().out
+    assert "greedy tokens, the prompt with a random image" in out
+    rows = _rows(out)
+    assert rows["greedy tokens equal"] == "yes"
+    assert float(rows["max |Δlogit| (prefill)"]) <= LOGIT_TOLERANCE
+
+
+@pytest.mark.slow
+def test_llava_config_json_with_another_feature_layer(embedded_tree, tmp_path, capsys):
+    vision = {**TINY_VISION, "num_hidden_layers": 4}
+    config = {
+        "model_type": "llava",
+        "text_config": {"model_type": "qwen2", **TINY_CONFIG},
+        "vision_config": vision,
+        "image_token_index": 3,
+        "vision_feature_layer": 1,
+        "vision_feature_select_strategy": "full",
+        "projector_hidden_act": "silu",
+    }
+    path = tmp_path / "llava.json"
+    path.write_text(json.dumps(config))
+    argv = ["LlavaForConditionalGeneration", "--config", str(path)]
+    assert main([*argv, "--root", str(embedded_tree)]) == 0
+    assert _rows(capsys.readouterr().out)["greedy tokens equal"] == "yes"
+
+
+def _add_pooling_models(tree) -> None:
+    root = ["--root", str(tree)]
+    embed = ["ZetaModel", "--kind", "embedding", "--models", "Zeta"]
+    assert new_model([*embed, "--hf-example", "x/zeta", *root]) == 0
+    classify = ["ZetaForSequenceClassification", "--kind", "cross-encoder"]
+    classify += ["--module", "zeta_cls", "--models", "Zeta", "--hf-example", "x/z"]
+    assert new_model([*classify, *root]) == 0
+
+
+@pytest.mark.slow
+def test_pooling_models_compare_pooled_vectors(embedded_tree, capsys):
+    _add_pooling_models(embedded_tree)
+    root = ["--root", str(embedded_tree)]
+    cases = [
+        ("ZetaModel", "LlamaForCausalLM", "embed (last token, L2-normalised)"),
+        ("ZetaModel", "LlamaModel", "embed (last token, L2-normalised)"),
+        (
+            "ZetaForSequenceClassification",
+            "LlamaForSequenceClassification",
+            "classify (softmax probs)",
+        ),
+    ]
+    for arch, hf_class, task in cases:
+        capsys.readouterr()
+        assert main([arch, "--hf-class", hf_class, *root]) == 0, hf_class
+        out = capsys.readouterr().out
+        assert "compared pooled vectors of 3 prompts" in out
+        rows = _rows(out)
+        assert rows["pooling task"] == task
+        assert float(rows["min cosine"]) >= 0.9999
+        assert float(rows["max |Δ|"]) <= 1e-4
+        assert "greedy tokens equal" not in rows
+
+
+@pytest.mark.slow
+def test_a_pooling_class_in_the_text_dict_is_compared_pooled(embedded_tree, capsys):
+    # is_pooling_model of the class decides where the registry's dict does not
+    _add_pooling_models(embedded_tree)
+    alias = ["FooModel", "--alias-of", "zeta:ZetaModel", "--models", "Foo"]
+    assert new_model([*alias, "--root", str(embedded_tree)]) == 0
+    argv = ["FooModel", "--hf-class", "LlamaForCausalLM"]
+    capsys.readouterr()
+    assert main([*argv, "--root", str(embedded_tree)]) == 0
+    assert _rows(capsys.readouterr().out)["pooling task"].startswith("embed")
+
+
+@pytest.mark.slow
+def test_a_perturbed_pooling_model_fails(embedded_tree, capsys):
+    _add_pooling_models(embedded_tree)
+    model = embedded_tree / "vllm_stub/model_executor/models/zeta.py"
+    text = model.read_text()
+    model.write_text(
+        text.replace("eps=config.rms_norm_eps", "eps=config.rms_norm_eps + 1.0")
+    )
+    capsys.readouterr()
+    argv = ["ZetaModel", "--hf-class", "LlamaForCausalLM"]
+    assert main([*argv, "--root", str(embedded_tree)]) == 1
+    assert float(_rows(capsys.readouterr().out)["max |Δ|"]) > 1e-4
+
+
+def test_a_classifier_against_a_causal_lm_exits_2_before_building(
+    embedded_tree, capsys
+):
+    _add_pooling_models(embedded_tree)
+    capsys.readouterr()
+    argv = ["ZetaForSequenceClassification", "--hf-class", "LlamaForCausalLM"]
+    assert main([*argv, "--root", str(embedded_tree)]) == 2
+    captured = capsys.readouterr()
+    assert captured.out == ""  # refused before "[1/2] ..."
+    err = captured.err.strip().splitlines()
+    assert len(err) == 1 and "*ForSequenceClassification" in err[0]
+
+
+REGISTRY = """
+_TEXT_GENERATION_MODELS = {"LlamaForCausalLM": ("llama", "LlamaForCausalLM")}
+_EMBEDDING_MODELS = {"ZetaModel": ("zeta", "ZetaModel")}
+_SEQUENCE_CLASSIFICATION_MODELS = {"ZetaForSeq": ("zeta", "ZetaForSeq")}
+_REWARD_MODELS = {"ZetaForRewardModel": ("zeta", "ZetaForRewardModel")}
+_MULTIMODAL_MODELS = {"LlavaForConditionalGeneration": ("llava", "Llava")}
+"""
+
+
+@pytest.mark.parametrize(
+    ("arch", "reference", "mode"),
+    [
+        ("LlamaForCausalLM", "LlamaForCausalLM", "generate"),
+        ("LlamaForCausalLM", "LlamaForSequenceClassification", "classify"),
+        ("ZetaModel", "LlamaForCausalLM", "embed"),
+        ("ZetaForSeq", "LlamaForSequenceClassification", "classify"),
+        ("LlavaForConditionalGeneration", "LlavaForCausalLM", "multimodal"),
+    ],
+)
+def test_the_mode_follows_the_kind(arch, reference, mode):
+    view = RegistryView(parse_source(REGISTRY))
+    assert verify_mode(view, arch, reference) == mode
+
+
+def test_a_pooling_kind_verify_cannot_compare_is_bad_input():
+    view = RegistryView(parse_source(REGISTRY))
+    with pytest.raises(ScaffoldError, match="compares embed and classify pooling"):
+        verify_mode(view, "ZetaForRewardModel", "ZetaForRewardModel")

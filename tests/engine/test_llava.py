@@ -10,20 +10,15 @@ import torch
 import transformers
 from PIL import Image
 
+from scaffold.verify.images import TINY_VISION
 from scaffold.verify.parity import TINY_CONFIG, save_byte_tokenizer
 from vllm_stub import LLM, SamplingParams
 from vllm_stub.model_executor.models.interfaces import supports_multimodal
 from vllm_stub.model_executor.models.llava import LlavaForConditionalGeneration
 
 IMAGE_TOKEN = 255
-VISION = {
-    "hidden_size": 32,
-    "intermediate_size": 64,
-    "num_hidden_layers": 3,
-    "num_attention_heads": 2,
-    "image_size": 30,
-    "patch_size": 10,
-}
+# verify's tiny CLIP tower, given to CLIPVisionConfig (no model_type)
+VISION = {k: v for k, v in TINY_VISION.items() if k != "model_type"}
 PARAMS = SamplingParams(temperature=0, max_tokens=10, ignore_eos=True)
 
 

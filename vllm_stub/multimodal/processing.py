@@ -137,8 +137,8 @@ class MultiModalProcessor:
                     "preprocessor_config.json to preprocess images with"
                 )
             # the PIL processor needs no torchvision (transformers >= 5)
-            cls = getattr(
-                transformers, "CLIPImageProcessorPil", transformers.CLIPImageProcessor
-            )
+            # not a getattr default: naming CLIPImageProcessor warns
+            pil = getattr(transformers, "CLIPImageProcessorPil", None)
+            cls = pil or transformers.CLIPImageProcessor
             self._image_processor = cls.from_pretrained(self.model_folder)
         return self._image_processor(images=images, return_tensors="pt")["pixel_values"]
