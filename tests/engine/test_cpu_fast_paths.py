@@ -8,6 +8,7 @@ import torch.nn.functional as F
 
 from vllm_stub.forward_context import AttentionMetadata
 from vllm_stub.model_executor.layers import cpu_fast_paths
+from vllm_stub.model_executor.layers.attention import Attention
 
 
 @pytest.fixture(autouse=True)
@@ -107,3 +108,47 @@ def test_decode_cache_writes_and_reads_index_the_slots(case: str) -> None:
     assert torch.equal(cache, expected)
     running = expected[meta.slots, :, : meta.max_context_len]
     assert torch.equal(cpu_fast_paths.running_kv(cache, meta), running)
+
+
+@pytest.mark.parametrize(
+    ("lens", "slots", "batched"),
+    [
+        ([4, 4, 4], [2, 3, 4], True),
+        ([4, 4, 3], [0, 1, 2], False),  # mixed lengths: per prompt
+        ([4, 4], [0, 2], False),  # slots not consecutive: per prompt
+        ([5], [0], False),  # one prompt: nothing to batch
+    ],
+)
+def test_equal_length_prefill_is_the_per_prompt_attention(lens, slots, batched):
+    torch.manual_seed(0)
+    heads, kv_heads, dim, tokens = 4, 2, 8, sum(lens)
+    starts = [0]
+    for length in lens:
+        starts.append(starts[-1] + length)
+    meta = AttentionMetadata(
+        True,
+        torch.tensor(slots),
+        query_start_loc=starts,
+        first_slot=cpu_fast_paths.first_slot_if_consecutive(slots),
+    )
+    q = torch.randn(heads, tokens, dim)
+    k, v = torch.randn(kv_heads, tokens, dim), torch.randn(kv_heads, tokens, dim)
+    assert (cpu_fast_paths.equal_length_batch(q, k, v, meta) is not None) == batched
+
+    layer = Attention(heads, dim, dim**-0.5, kv_heads)
+    cache = torch.zeros(max(slots) + 1, kv_heads, max(lens), dim)
+    layer.kv_cache = (cache.clone(), cache.clone())
+    out = layer._prefill(q, k, v, meta)
+    for i, slot in enumerate(slots):
+        a, b = starts[i], starts[i + 1]
+        expected = F.scaled_dot_product_attention(
+            q[:, a:b],
+            k[:, a:b],
+            v[:, a:b],
+            is_causal=True,
+            enable_gqa=True,
+            scale=dim**-0.5,
+        )
+        torch.testing.assert_close(out[:, a:b], expected)
+        torch.testing.assert_close(layer.kv_cache[0][slot, :, : b - a], k[:, a:b])
+        torch.testing.assert_close(layer.kv_cache[1][slot, :, : b - a], v[:, a:b])

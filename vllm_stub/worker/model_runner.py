@@ -154,7 +154,10 @@ def _packed_prompts(prompts: list[list[int]], slots: list[int]) -> ModelInput:
         input_ids=torch.tensor([t for p in prompts for t in p]),
         positions=torch.cat([torch.arange(n) for n in lens]),
         attn_metadata=AttentionMetadata(
-            True, torch.tensor(slots), query_start_loc=starts
+            True,
+            torch.tensor(slots),
+            query_start_loc=starts,
+            first_slot=cpu_fast_paths.first_slot_if_consecutive(slots),
         ),
         logits_indices=torch.tensor(starts[1:]) - 1,
     )

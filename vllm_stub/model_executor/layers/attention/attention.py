@@ -79,12 +79,13 @@ class Attention(nn.Module):
         return out.transpose(0, 1).reshape(num_tokens, -1)
 
     def _causal(self, q: torch.Tensor, k: torch.Tensor, v: torch.Tensor) -> Any:
-        # [heads, len, dim]: q_len == kv_len, so is_causal's top-left mask is right
+        # [(batch,) heads, len, dim]: q_len == kv_len, so is_causal's top-left
+        # mask is right
         if self.sliding_window is None or not self.causal:
             return F.scaled_dot_product_attention(
                 q, k, v, is_causal=self.causal, scale=self.scale, enable_gqa=True
             )
-        offset = torch.arange(q.shape[1])
+        offset = torch.arange(q.shape[-2])
         offset = offset[:, None] - offset[None, :]  # query minus key position
         mask = (offset >= 0) & (offset < self.sliding_window)
         return F.scaled_dot_product_attention(
@@ -104,8 +105,14 @@ class Attention(nn.Module):
         self, q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, meta: AttentionMetadata
     ) -> torch.Tensor:
         k_cache, v_cache = self._bound_cache()
-        out = torch.empty_like(q)
         starts = meta.query_start_loc
+        batched = cpu_fast_paths.equal_length_batch(q, k, v, meta)
+        if batched is not None:
+            first, (qb, kb, vb) = meta.first_slot, batched
+            k_cache[first : first + kb.shape[0], :, : kb.shape[2]] = kb
+            v_cache[first : first + vb.shape[0], :, : vb.shape[2]] = vb
+            return cpu_fast_paths.unbatch(self._causal(qb, kb, vb))
+        out = torch.empty_like(q)
         for i, slot in enumerate(meta.slots.tolist()):
             start, end = starts[i], starts[i + 1]
             k_cache[slot, :, : end - start] = k[:, start:end]
