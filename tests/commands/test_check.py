@@ -113,7 +113,7 @@ def test_fix_on_a_clean_tree_exits_0(embedded_tree, take_snapshot, capsys):
     before = take_snapshot(embedded_tree)
     assert main(["--root", str(embedded_tree), "--fix"]) == 0
     assert capsys.readouterr().out.splitlines() == [
-        "clean: 7 architectures, no findings"
+        "clean: 8 architectures, no findings"
     ]
     assert take_snapshot(embedded_tree) == before
 
