@@ -8,6 +8,8 @@ speculative decoding here).
 
 from __future__ import annotations
 
+import copy
+import dataclasses
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -145,6 +147,17 @@ class VllmConfig:
     def __post_init__(self) -> None:
         if self.cache_config.sliding_window is None:
             self.cache_config.sliding_window = self.model_config.get_sliding_window()
+
+    def with_hf_config(
+        self, hf_config: PretrainedConfig, architectures: list[str] | None = None
+    ) -> VllmConfig:
+        """A copy whose model config is ``hf_config`` (a composite's text part)."""
+        if architectures is not None:
+            hf_config = copy.deepcopy(hf_config)
+            hf_config.architectures = architectures
+        model_config = copy.copy(self.model_config)
+        model_config.hf_config = hf_config
+        return dataclasses.replace(self, model_config=model_config)
 
 
 _current_vllm_config: VllmConfig | None = None

@@ -73,8 +73,10 @@ def test_the_embedded_trees_conventions_are_read_from_it() -> None:
     }
 
 
-def test_every_kind_renders_the_causal_lm_for_the_stub() -> None:
-    """vllm_stub has no pooling adapters or multimodal interfaces (yet)."""
+def test_only_late_interaction_renders_the_causal_lm_for_the_stub() -> None:
+    """vllm_stub has pooling adapters and multimodal processor registration,
+    but no late-interaction interface: that kind alone falls back."""
     causal = _render_llama()
-    for kind in ("embedding", "reward", "multimodal", "late-interaction"):
-        assert _render_llama(kind, kind != "multimodal") == causal, kind
+    assert _render_llama("late-interaction", True) == causal
+    for kind in ("embedding", "reward", "multimodal"):
+        assert _render_llama(kind, kind != "multimodal") != causal, kind

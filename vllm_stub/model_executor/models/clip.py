@@ -6,16 +6,44 @@ transformers' CLIP vision transformer's, without the ``vision_model.`` level
 (LLaVA's weight mapper removes it from older checkpoints).
 """
 
+from collections.abc import Iterable
+
 import torch
 import torch.nn.functional as F
 from torch import nn
-from transformers import CLIPVisionConfig
+from transformers import CLIPVisionConfig, PretrainedConfig
 from transformers.activations import ACT2FN
+
+from vllm_stub.model_executor.model_loader.weight_utils import default_weight_loader
 
 
 def get_num_image_patches(config: CLIPVisionConfig) -> int:
     """Patches per image: ``(image_size / patch_size) ** 2``."""
     return (config.image_size // config.patch_size) ** 2
+
+
+class CLIPEncoderInfo:
+    """Image token counts of a LLaVA-style config's CLIP tower, as vLLM's."""
+
+    def __init__(self, hf_config: PretrainedConfig) -> None:
+        self.hf_config = hf_config
+        self.vision_config = hf_config.vision_config
+
+    def get_num_image_tokens(self, *, image_width: int, image_height: int) -> int:
+        """Patches plus the class token (images are resized to one size)."""
+        return self.get_patch_grid_length() ** 2 + 1
+
+    def get_image_size(self) -> int:
+        """The side of the square images the tower takes."""
+        return self.vision_config.image_size
+
+    def get_patch_size(self) -> int:
+        """The side of one patch."""
+        return self.vision_config.patch_size
+
+    def get_patch_grid_length(self) -> int:
+        """Patches along one side."""
+        return self.get_image_size() // self.get_patch_size()
 
 
 class CLIPVisionEmbeddings(nn.Module):
@@ -153,3 +181,29 @@ class CLIPVisionModel(nn.Module):
         raise ValueError(
             f"Unexpected feature select strategy: {feature_select_strategy!r}"
         )
+
+    def load_weights(self, weights: Iterable[tuple[str, torch.Tensor]]) -> set[str]:
+        """Load CLIP's vision weights; those of layers past the feature layer
+        and of a post-norm not built are skipped, as vLLM skips them."""
+        params = dict(self.named_parameters())
+        loaded: set[str] = set()
+        for name, weight in weights:
+            # transformers' CLIPVisionModel nests the tower in ``vision_model``
+            name = name.removeprefix("vision_model.")
+            if name not in params:
+                if self.is_unused_weight(name):
+                    continue
+                raise ValueError(f"There is no parameter {name!r} in CLIP's tower")
+            default_weight_loader(params[name], weight)
+            loaded.add(name)
+        return loaded
+
+    def is_unused_weight(self, name: str) -> bool:
+        """Whether a checkpoint weight of the tower is one it does not build."""
+        name = name.removeprefix("vision_model.")
+        if name.startswith("post_layernorm."):
+            return self.post_layernorm is None
+        parts = name.split(".")
+        if parts[:2] == ["encoder", "layers"]:
+            return int(parts[2]) >= len(self.encoder.layers)
+        return False

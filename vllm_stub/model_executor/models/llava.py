@@ -8,8 +8,6 @@ placeholder tokens (``image_token_index``), each image expanded to
 of the text config's architecture.
 """
 
-import copy
-import dataclasses
 from collections.abc import Iterable
 
 import torch
@@ -30,15 +28,12 @@ from vllm_stub.model_executor.models.interfaces import (
     SupportsPP,
 )
 from vllm_stub.model_executor.models.registry import ModelRegistry
-from vllm_stub.model_executor.models.utils import AutoWeightsLoader, maybe_prefix
+from vllm_stub.model_executor.models.utils import (
+    AutoWeightsLoader,
+    get_layer_index,
+    maybe_prefix,
+)
 from vllm_stub.sequence import IntermediateTensors
-
-
-def get_layer_index(feature_layer_index: int, num_hidden_layers: int) -> int:
-    """Encoder layers needed to reach the (signed) feature layer, as vLLM's."""
-    if feature_layer_index < 0:
-        return num_hidden_layers + feature_layer_index + 1
-    return feature_layer_index
 
 
 class LlavaMultiModalProjector(nn.Module):
@@ -67,12 +62,6 @@ def _text_model_cls(text_config: PretrainedConfig) -> type[nn.Module]:
         type(text_config).__name__.removesuffix("Config") + "ForCausalLM"
     ]
     return ModelRegistry.resolve_model_cls(archs)[0]
-
-
-def _with_hf_config(vllm_config: VllmConfig, hf_config: PretrainedConfig) -> VllmConfig:
-    model_config = copy.copy(vllm_config.model_config)
-    model_config.hf_config = hf_config
-    return dataclasses.replace(vllm_config, model_config=model_config)
 
 
 class LlavaForConditionalGeneration(nn.Module, SupportsMultiModal, SupportsPP):
@@ -130,7 +119,7 @@ class LlavaForConditionalGeneration(nn.Module, SupportsMultiModal, SupportsPP):
             config, prefix=maybe_prefix(prefix, "multi_modal_projector")
         )
         self.language_model = _text_model_cls(config.text_config)(
-            vllm_config=_with_hf_config(vllm_config, config.text_config),
+            vllm_config=vllm_config.with_hf_config(config.text_config),
             prefix=maybe_prefix(prefix, "language_model"),
         )
 

@@ -41,6 +41,13 @@ def maybe_prefix(prefix: str, name: str) -> str:
     return name if not prefix else f"{prefix}.{name}"
 
 
+def get_layer_index(feature_layer_index: int, num_hidden_layers: int) -> int:
+    """Encoder layers needed to reach the (signed) feature layer, as vLLM's."""
+    if feature_layer_index < 0:
+        return num_hidden_layers + feature_layer_index + 1
+    return feature_layer_index
+
+
 def extract_layer_index(layer_name: str, num_attn_module: int = 1) -> int:
     """The layer number in a module name (``"model.layers.3.self_attn"`` -> 3)."""
     numbers = [int(part) for part in layer_name.split(".") if part.isdigit()]

@@ -10,8 +10,10 @@ images and placeholders is a ``ValueError`` naming both counts.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import torch
@@ -19,6 +21,7 @@ import transformers
 from transformers import PreTrainedTokenizerBase
 
 from vllm_stub.model_executor.models.interfaces import supports_multimodal
+from vllm_stub.multimodal.processing.context import InputProcessingContext
 
 
 @dataclass(frozen=True)
@@ -82,6 +85,29 @@ class MultiModalProcessor:
             ids += self.tokenizer.encode(piece, add_special_tokens=i == 0)
         return ids
 
+    @functools.cached_property
+    def _tokens_per_image(self) -> int:
+        """Placeholder tokens one (fixed-size) image expands to.
+
+        A model registered with ``MULTIMODAL_REGISTRY.register_processor``
+        says through its processing info (the largest image's count); the
+        stub's own LLaVA through its ``get_num_image_tokens`` class method.
+        """
+        from vllm_stub.multimodal import MULTIMODAL_REGISTRY
+
+        if not MULTIMODAL_REGISTRY.has_processor(self.model_cls):
+            return self.model_cls.get_num_image_tokens(self.hf_config)
+        # the two fields processing info reads of vLLM's ModelConfig
+        model_config = SimpleNamespace(
+            hf_config=self.hf_config, model=self.model_folder
+        )
+        ctx = InputProcessingContext(model_config, self.tokenizer)
+        info = MULTIMODAL_REGISTRY.create_processor(self.model_cls, ctx).info
+        size = info.get_image_size_with_most_features()
+        return info.get_num_image_tokens(
+            image_width=size.width, image_height=size.height
+        )
+
     @property
     def _image_token_id(self) -> int:
         config = self.hf_config
@@ -91,7 +117,7 @@ class MultiModalProcessor:
         self, token_ids: list[int], num_images: int
     ) -> list[int]:
         positions = [i for i, t in enumerate(token_ids) if t == self._image_token_id]
-        per_image = self.model_cls.get_num_image_tokens(self.hf_config)
+        per_image = self._tokens_per_image
         if len(positions) in (num_images, num_images * per_image):
             return positions
         placeholder = self.model_cls.get_placeholder_str("image", 0)
@@ -111,7 +137,7 @@ class MultiModalProcessor:
     ) -> tuple[list[int], list[int]]:
         if len(positions) != num_images or num_images == 0:
             return token_ids, positions  # already expanded
-        per_image = self.model_cls.get_num_image_tokens(self.hf_config)
+        per_image = self._tokens_per_image
         expanded: list[int] = []
         new_positions: list[int] = []
         for token in token_ids:
