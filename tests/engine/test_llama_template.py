@@ -73,10 +73,12 @@ def test_the_embedded_trees_conventions_are_read_from_it() -> None:
     }
 
 
-def test_only_late_interaction_renders_the_causal_lm_for_the_stub() -> None:
+def test_kinds_the_stub_lacks_render_the_causal_lm_for_it() -> None:
     """vllm_stub has pooling adapters and multimodal processor registration,
-    but no late-interaction interface: that kind alone falls back."""
+    but no late-interaction interface and no speculative decoding: those two
+    kinds alone fall back."""
     causal = _render_llama()
     assert _render_llama("late-interaction", True) == causal
+    assert _render_llama("speculative-decoding") == causal
     for kind in ("embedding", "reward", "multimodal"):
         assert _render_llama(kind, kind != "multimodal") != causal, kind

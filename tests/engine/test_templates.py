@@ -249,6 +249,12 @@ def test_the_trees_conventions_head_the_file() -> None:
         ("late-interaction", "    SupportsLateInteraction,\n"),
         ("reward", "    is_pooling_model = True\n"),
         ("token-classification", "self.pooler = pooler_for_token_classify("),
+        ("speculative-decoding", "class OrcaMTPModel(nn.Module, SupportsEagle):"),
+        (
+            "speculative-decoding",
+            "self.fc(torch.cat((input_embeds, hidden_states), dim=-1))",
+        ),
+        ("speculative-decoding", "config = speculative_config.draft_model_config"),
     ],
 )
 def test_each_kind_declares_its_capability_as_vllm_does(

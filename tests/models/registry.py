@@ -53,12 +53,9 @@ _MULTIMODAL_EXAMPLE_MODELS: dict[str, _HfExamplesInfo] = {
     "LlavaForConditionalGeneration": _HfExamplesInfo("llava-hf/llava-1.5-7b-hf"),
 }
 
-_SPECULATIVE_DECODING_EXAMPLE_MODELS: dict[str, _HfExamplesInfo] = {}
-
 _EXAMPLE_MODELS = {
     **_TEXT_GENERATION_EXAMPLE_MODELS,
     **_EMBEDDING_EXAMPLE_MODELS,
     **_CROSS_ENCODER_EXAMPLE_MODELS,
     **_MULTIMODAL_EXAMPLE_MODELS,
-    **_SPECULATIVE_DECODING_EXAMPLE_MODELS,
 }

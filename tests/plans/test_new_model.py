@@ -153,6 +153,11 @@ BAD_INPUT = [
     (["LlamaForCausalLM", *ALIAS], "already in _TEXT_GENERATION_MODELS"),
     (["MistralForCausalLM", "--module", "llama"], "llama.py: already exists"),
     (["MistralForCausalLM", "--kind", "vision"], "unknown --kind 'vision'"),
+    # The embedded engine has no speculative decoding, so no such registry dict.
+    (
+        ["OrcaEagleLlamaForCausalLM", "--kind", "speculative"],
+        "unknown --kind 'speculative': no module-level dict _SPECULATIVE_DECODING",
+    ),
     (["MistralForCausalLM", *ALIAS, "--section", "Nope"], "no section 'Nope'"),
     (["MistralForCausalLM", "--alias-of", "llama:Nope"], "does not define Nope"),
     (["MistralForCausalLM", "--alias-of", "nope:Nope"], "no module file"),

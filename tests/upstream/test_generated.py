@@ -55,16 +55,30 @@ CASES = {
         "orca_rm",
         {"is_pooling_model": True, "is_text_generation_model": False},
     ),
+    # An EAGLE draft: vLLM's own check that it may run as one (supports_eagle).
+    "speculative": (
+        "OrcaEagleLlamaForCausalLM",
+        ["--kind", "speculative", "--models", "Orca-EAGLE", "--hf-example", "o/e"],
+        "orca_eagle_llama",
+        {"supports_eagle": True, "is_text_generation_model": True},
+    ),
 }
+EAGLE_ENTRY = '"OrcaEagleLlamaForCausalLM": ("orca_eagle_llama", "OrcaEagleLlamaFor'
 INSPECT = """
 import importlib, json
+from vllm.model_executor.models.interfaces import supports_eagle
 from vllm.model_executor.models.registry import _ModelInfo
 report = {{}}
 for module, class_name in {classes!r}:
     mod = importlib.import_module(f"vllm.model_executor.models.{{module}}")
     assert mod.__file__.startswith({tree!r}), mod.__file__
-    info = _ModelInfo.from_model_cls(getattr(mod, class_name))
-    report[class_name] = {{k: getattr(info, k) for k in {fields!r}}}
+    cls = getattr(mod, class_name)
+    info = _ModelInfo.from_model_cls(cls)
+    # What the proposer checks of a draft, beside what _ModelInfo reports.
+    values = {{"supports_eagle": supports_eagle(cls)}}
+    report[class_name] = {{
+        k: values[k] if k in values else getattr(info, k) for k in {fields!r}
+    }}
 print("REPORT", json.dumps(report))
 """
 
@@ -78,6 +92,12 @@ def _untouched(tree: Path) -> bool:
     done = _run(["git", "status", "--porcelain", "--untracked-files=all"], tree)
     assert done.returncode == 0, done.stderr
     return done.stdout == ""
+
+
+def _between(text: str, start: str, end: str, needle: str) -> bool:
+    """Whether ``needle`` occurs after ``start`` and before the ``end`` after it."""
+    begin = text.index(start)
+    return needle in text[begin : text.index(end, begin)]
 
 
 def _report(done: subprocess.CompletedProcess[str]) -> dict:
@@ -96,6 +116,12 @@ def test_new_model_files_pass_the_trees_hooks_and_import_in_vllm(
         assert new_model([arch, *options, "--root", str(tree)]) == 0
         files.append(f"{MODELS}/{module}.py")
     capsys.readouterr()
+    # The draft is registered as a speculative model; its example goes to the
+    # examples' [Eagle] section (picked by name: the registry has no sections).
+    registry = (tree / MODELS / "registry.py").read_text()
+    assert _between(registry, "_SPECULATIVE_DECODING_MODELS = {", "\n}\n", EAGLE_ENTRY)
+    examples = (tree / "tests/models/registry.py").read_text()
+    assert _between(examples, "# [Eagle]\n", "# [PEagle]\n", '"OrcaEagleLlama')
     # The tree's own tools, run from its root so its pyproject.toml applies.
     for tool in (["check"], ["format", "--check", "--diff"]):
         done = _run([sys.executable, "-m", "ruff", *tool, *files], tree)

@@ -37,14 +37,13 @@ _MULTIMODAL_MODELS: dict[str, tuple[str, str]] = {
     "LlavaForConditionalGeneration": ("llava", "LlavaForConditionalGeneration"),
 }
 
-_SPECULATIVE_DECODING_MODELS: dict[str, tuple[str, str]] = {}
-
+# No _SPECULATIVE_DECODING_MODELS: this engine has no speculative decoding,
+# so its tree offers no such kind (`new-model --kind speculative` refuses).
 _VLLM_MODELS = {
     **_TEXT_GENERATION_MODELS,
     **_EMBEDDING_MODELS,
     **_CROSS_ENCODER_MODELS,
     **_MULTIMODAL_MODELS,
-    **_SPECULATIVE_DECODING_MODELS,
 }
 
 _MODELS_PACKAGE = __name__.rsplit(".", 1)[0]
