@@ -2,17 +2,17 @@
 
 Editors see LF-only text without a BOM; these helpers remember the file's
 BOM and every line's own ending and put them back: a CRLF file stays CRLF,
-and in a file of mixed endings each line keeps its own (a line an editor
-moves carries its ending along; a new line gets the file's commoner one).
+and in a file of mixed endings each line keeps its own
+(:mod:`scaffold.line_endings`).
 """
 
 from __future__ import annotations
 
-from collections import defaultdict, deque
 from dataclasses import dataclass
 from pathlib import Path
 
 from scaffold.errors import ScaffoldError
+from scaffold.line_endings import carry_endings
 
 BOM = "\ufeff"
 
@@ -42,29 +42,9 @@ class SourceText:
 
     def _with_own_endings(self, text: str) -> str:
         assert self.endings is not None
-        old = self.text.split("\n")
-        new = text.split("\n")
-        # Lines of the unchanged head and tail keep their endings in place;
-        # those in between find theirs by content (a moved entry), else newline.
-        head = 0
-        while head < min(len(old), len(new)) - 1 and old[head] == new[head]:
-            head += 1
-        tail = 0
-        while (
-            tail < min(len(old), len(new)) - head - 1
-            and old[-2 - tail] == new[-2 - tail]
-        ):
-            tail += 1
-        by_content: dict[str, deque[str]] = defaultdict(deque)
-        for line, ending in zip(
-            old[head : len(old) - 1 - tail], self.endings[head:], strict=False
-        ):
-            by_content[line].append(ending)
-        endings = list(self.endings[:head])
-        for line in new[head : len(new) - 1 - tail]:
-            found = by_content.get(line)
-            endings.append(found.popleft() if found else self.newline)
-        endings += self.endings[len(self.endings) - tail :] if tail else []
+        old, new = self.text.split("\n"), text.split("\n")
+        # The last piece of each split is what follows the last newline.
+        endings = carry_endings(old[:-1], self.endings, new[:-1], self.newline)
         pieces = [line + ending for line, ending in zip(new, endings, strict=False)]
         return "".join(pieces) + new[-1]
 

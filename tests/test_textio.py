@@ -38,6 +38,24 @@ EDITS = [
         "h\r\nb\nc\r\na\r\nt\n", "h\na\nb\nc\nt\n", "h\r\na\r\nb\nc\r\nt\n", id="sort"
     ),
     pytest.param("a\nb\r\n", "a\nb\r\n".replace("\r\n", "\n"), "a\nb\r\n", id="noop"),
+    # A line split in two keeps its ending on every piece, and gets it back
+    # when joined again (an empty dict filled, then emptied).
+    pytest.param(
+        "a = {}\r\nb\n",
+        "a = {\n    x,\n}\nb\n",
+        "a = {\r\n    x,\r\n}\r\nb\n",
+        id="split",
+    ),
+    pytest.param(
+        "a = {\r\n    x,\r\n}\r\nb\n", "a = {}\nb\n", "a = {}\r\nb\n", id="join"
+    ),
+    # A comma-less last entry that moves gains its comma, keeps its ending.
+    pytest.param(
+        'h\n"B": 1,\n"A": 2\r\n}\n',
+        'h\n"A": 2,\n"B": 1,\n}\n',
+        'h\n"A": 2,\r\n"B": 1,\n}\n',
+        id="moved-gains-comma",
+    ),
     pytest.param(
         "a\r\nb\r\nc\n",
         "a\r\nx\nb\r\nc\n".replace("\r", ""),
