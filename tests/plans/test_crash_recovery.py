@@ -87,6 +87,7 @@ def test_writers_and_dry_runs_recover_first(embedded_tree, take_snapshot, run, c
         assert take_snapshot(embedded_tree) == before
 
 
+@pytest.mark.slow
 def test_a_file_changed_after_the_crash_is_not_overwritten(
     embedded_tree, take_snapshot, run
 ):
@@ -102,6 +103,7 @@ def test_a_file_changed_after_the_crash_is_not_overwritten(
     assert take_snapshot(embedded_tree) == after_edit
 
 
+@pytest.mark.slow
 def test_a_half_written_journal_is_cleaned(embedded_tree, take_snapshot, run):
     before = take_snapshot(embedded_tree)
     (embedded_tree / f"{JOURNAL_NAME}.0badc0de.tmp").write_text('{"tok')

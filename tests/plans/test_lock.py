@@ -49,7 +49,10 @@ def test_lock_serialises_concurrent_processes(tmp_path):
     assert sorted(p.name for p in tmp_path.iterdir()) == ["counter"]
 
 
-@pytest.mark.parametrize("content", ["", "1", "not a pid", "999999999"])
+@pytest.mark.parametrize(
+    "content",
+    ["", *(pytest.param(c, marks=pytest.mark.slow) for c in ["1", "junk", "99999999"])],
+)
 def test_an_old_pid_lock_file_is_ignored(tmp_path, content):
     """The pid file of earlier releases (empty, foreign, dead): no wait, untouched."""
     (tmp_path / ".scaffold.lock").write_text(content)
