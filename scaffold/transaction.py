@@ -38,7 +38,10 @@ class Write:
 
 
 class Interrupted(Exception):
-    """The journal names a file that is neither its before nor its after."""
+    """The journal cannot be trusted; the message says why.
+
+    It is unreadable, or a file it names is neither its before nor its after.
+    """
 
 
 def apply_writes(root: Path, writes: list[Write], *, journal: bool = True) -> None:
@@ -87,14 +90,17 @@ def recover(root: Path) -> list[Path] | None:
     path = _journal_path(root)
     if not path.exists():
         return None
-    data = json.loads(path.read_text(encoding="utf-8"))
-    writes = [
-        Write(root / entry["path"], entry["old"], entry["new"])
-        for entry in data["writes"]
-    ]
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+        writes = [
+            Write(root / entry["path"], entry["old"], entry["new"])
+            for entry in data["writes"]
+        ]
+    except (ValueError, KeyError, TypeError):
+        raise Interrupted("the journal cannot be read") from None
     for write in writes:
         if _current(write.path) not in (write.old, write.new):
-            raise Interrupted(str(write.path))
+            raise Interrupted(f"{write.path} has changed since")
     restored = [write for write in writes if _current(write.path) != write.old]
     _roll_back(restored)
     _remove_temps(writes, data["token"])

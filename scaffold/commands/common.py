@@ -186,11 +186,10 @@ def locked_tree(root: Path) -> Iterator[None]:
     with tree_lock(root):
         try:
             restored = recover(root)
-        except Interrupted as changed:
+        except Interrupted as problem:
             raise ScaffoldError(
-                f"an interrupted scaffold run left {JOURNAL_NAME}, and {changed} has "
-                'changed since; compare it with the journal\'s "old", then delete '
-                "the journal",
+                f"an interrupted scaffold run left {JOURNAL_NAME}, but {problem}; "
+                'compare the files with the journal\'s "old", then delete it',
                 path=str(root / JOURNAL_NAME),
             ) from None
         if restored is not None:

@@ -103,6 +103,16 @@ def test_a_file_changed_after_the_crash_is_not_overwritten(
     assert take_snapshot(embedded_tree) == after_edit
 
 
+def test_an_unreadable_journal_is_one_line(embedded_tree, take_snapshot, run):
+    (embedded_tree / JOURNAL_NAME).write_text('{"token": "ab", "wri')
+    before = take_snapshot(embedded_tree)
+    result = scaffold(embedded_tree, "check", run=run)
+    assert result.returncode == 2
+    [line] = result.stderr.splitlines()
+    assert "the journal cannot be read" in line
+    assert take_snapshot(embedded_tree) == before
+
+
 @pytest.mark.slow
 def test_a_half_written_journal_is_cleaned(embedded_tree, take_snapshot, run):
     before = take_snapshot(embedded_tree)
