@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -39,3 +39,22 @@ def make_checkpoint(
         return folder, model
 
     return make
+
+
+@pytest.fixture(params=["kernels", "pytorch"])
+def kernel_path(
+    request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[str]:
+    """Run the test once on the built C++ kernels and once on the PyTorch forms.
+
+    The kernels must build here (CI has a compiler): a silent fallback would
+    hide both their bugs and the engine's speed.
+    """
+    from vllm_stub import _custom_ops
+
+    enabled = request.param == "kernels"
+    monkeypatch.setenv("VLLM_STUB_CPU_KERNELS", "1" if enabled else "0")
+    _custom_ops.kernels.cache_clear()
+    assert (_custom_ops.kernels() is not None) == enabled
+    yield request.param
+    _custom_ops.kernels.cache_clear()

@@ -12,7 +12,8 @@ from vllm_stub.model_executor.layers.attention import Attention
 
 
 @pytest.fixture(autouse=True)
-def _seed() -> None:
+def _seed(kernel_path: str) -> None:
+    """Every test here runs on both paths (see ``kernel_path``)."""
     torch.manual_seed(0)
 
 
@@ -54,12 +55,13 @@ def _plain_rotate(x: torch.Tensor, cos: torch.Tensor, sin: torch.Tensor, neox: b
 @pytest.mark.parametrize("rotary_dim", [16, 8])
 def test_rotate_is_the_pairwise_rotation(neox: bool, rotary_dim: int) -> None:
     head_size, num_tokens = 16, 5
-    freqs = torch.randn(num_tokens, rotary_dim // 2)
-    cos_sin = cpu_fast_paths.rotary_cos_sin_cache(freqs, 1.0, neox)
+    freqs = torch.randn(num_tokens + 3, rotary_dim // 2)
+    table = cpu_fast_paths.rotary_cos_sin_cache(freqs, 1.0, neox)
+    positions = torch.tensor([7, 0, 3, 3, 1])
     query = torch.randn(num_tokens, 4 * head_size)
     key = torch.randn(num_tokens, 2 * head_size)
-    q, k = cpu_fast_paths.rotate(cos_sin, query, key, head_size, neox)
-    cos, sin = freqs.cos()[:, None], freqs.sin()[:, None]
+    q, k = cpu_fast_paths.rotate(table, positions, query, key, head_size, neox)
+    cos, sin = freqs[positions].cos()[:, None], freqs[positions].sin()[:, None]
     for actual, x in ((q, query), (k, key)):
         heads = x.view(num_tokens, -1, head_size)
         expected = _plain_rotate(heads, cos, sin, neox).reshape(x.shape)

@@ -3,16 +3,16 @@
 from __future__ import annotations
 
 import torch
-import torch.nn.functional as F
 from torch import nn
+
+from vllm_stub.model_executor.layers import cpu_fast_paths
 
 
 class SiluAndMul(nn.Module):
     """``silu(x[..., :d]) * x[..., d:]`` for the fused gate/up projection."""
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        d = x.shape[-1] // 2
-        return F.silu(x[..., :d]) * x[..., d:]
+        return cpu_fast_paths.silu_and_mul(x)
 
 
 def get_act_fn(act_fn_name: str) -> nn.Module:

@@ -13,6 +13,7 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
+from vllm_stub import _custom_ops
 from vllm_stub.forward_context import AttentionMetadata
 
 # Up to this many rows (decode batches) the weight-on-the-left GEMM pays off.
@@ -32,15 +33,28 @@ def gemm(
     the LM head alone at 8 and 32 rows with 2 threads. (A weight with fewer
     outputs than inputs, the MLP's down projection, gains too; an earlier
     rule left it out.) Correct because ``(W x^T)^T = x W^T`` (the bias is
-    added per output row, as a column). The result is then a transposed
-    view: callers that need ``F.linear``'s contiguous layout call
-    ``.contiguous()``.
+    added per output row, as a column). The product is written through the
+    transposed view of a ``[rows, out]`` buffer, so the result is contiguous
+    like ``F.linear``'s without a copy.
     """
     if x.dim() != 2 or x.shape[0] > _FEW_ROWS or x.dtype != torch.float32:
         return F.linear(x, weight, bias)
+    out = torch.empty(x.shape[0], weight.shape[0], dtype=x.dtype)
     if bias is None:
-        return torch.mm(weight, x.t()).t()
-    return torch.addmm(bias.unsqueeze(1), weight, x.t()).t()
+        torch.mm(weight, x.t(), out=out.t())
+    else:
+        torch.addmm(bias.unsqueeze(1), weight, x.t(), out=out.t())
+    return out
+
+
+def _kernels_for(*tensors: torch.Tensor) -> object | None:
+    """The fused kernels if they built and take these tensors, else ``None``.
+
+    They take float32 rows (2-D, unit column stride); see ``_custom_ops``.
+    """
+    if any(t.dim() != 2 or t.stride(1) != 1 for t in tensors):
+        return None
+    return _custom_ops.usable(*tensors)
 
 
 def rms_norm(x: torch.Tensor, weight: torch.Tensor, eps: float) -> torch.Tensor:
@@ -50,14 +64,47 @@ def rms_norm(x: torch.Tensor, weight: torch.Tensor, eps: float) -> torch.Tensor:
     Correct because for float32 the casts are no-ops, which leaves the formula
     ``F.rms_norm`` computes; other dtypes keep transformers' order of casts
     (statistics in float32, cast back before the weight), which the fused
-    kernel does not follow.
+    kernel does not follow. The C++ kernel, when built, does all of it in one
+    call (the mean summed in double).
     """
+    kernels = _kernels_for(x)
+    if kernels is not None:
+        return kernels.rms_norm(x, weight, eps)
     if x.dtype == torch.float32:
         return F.rms_norm(x, weight.shape, weight, eps)
     hidden = x.float()
     variance = hidden.pow(2).mean(dim=-1, keepdim=True)
     hidden = hidden * torch.rsqrt(variance + eps)
     return weight * hidden.to(x.dtype)
+
+
+def fused_add_rms_norm(
+    x: torch.Tensor, residual: torch.Tensor, weight: torch.Tensor, eps: float
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """``(rms_norm(x + residual), x + residual)``: a pre-norm layer's residual step.
+
+    Buys one kernel call (when built) instead of an add and a norm, each
+    several ops; the sum is formed once and normalised as ``rms_norm`` does.
+    """
+    kernels = _kernels_for(x, residual)
+    if kernels is not None:
+        return kernels.fused_add_rms_norm(x, residual, weight, eps)
+    total = x + residual
+    return rms_norm(total, weight, eps), total
+
+
+def silu_and_mul(x: torch.Tensor) -> torch.Tensor:
+    """``F.silu(x[..., :d]) * x[..., d:]`` with ``d`` half the last dimension.
+
+    Buys one kernel call (when built) instead of a slice, a SiLU and a
+    product, each a pass over memory; the kernel evaluates ``silu`` as
+    ``g / (1 + exp(-g))``, the formula PyTorch's SiLU uses.
+    """
+    kernels = _kernels_for(x)
+    if kernels is not None:
+        return kernels.silu_and_mul(x)
+    d = x.shape[-1] // 2
+    return F.silu(x[..., :d]) * x[..., d:]
 
 
 def rotary_cos_sin_cache(
@@ -86,7 +133,8 @@ def _swap_pairs(x: torch.Tensor, is_neox_style: bool) -> torch.Tensor:
 
 
 def rotate(
-    cos_sin: torch.Tensor,
+    cache: torch.Tensor,
+    positions: torch.Tensor,
     query: torch.Tensor,
     key: torch.Tensor,
     head_size: int,
@@ -101,9 +149,19 @@ def rotate(
     swap(x) * sin`` with the sign inside ``sin`` (see ``rotary_cos_sin_cache``).
     Correct because every op is elementwise per head, so concatenating heads
     changes no value, and ``swap(x) * sin`` yields ``-x2 * sin`` in the first
-    member and ``x1 * sin`` in the second. ``cos_sin`` is the cache row of
-    each token, cast to the input dtype.
+    member and ``x1 * sin`` in the second. ``cache`` is the float32 table of
+    ``rotary_cos_sin_cache``; each token's row is cast to the input dtype.
+    The C++ kernel, when built, does the same per head in one call.
     """
+    kernels = _kernels_for(query, key)
+    if kernels is not None and (positions.dtype, cache.dtype) == (
+        torch.int64,
+        torch.float32,
+    ):
+        return kernels.rotary_embedding(
+            positions.contiguous(), query, key, head_size, cache, is_neox_style
+        )
+    cos_sin = cache[positions].to(query.dtype)
     num_tokens = query.shape[0]
     cos, sin = cos_sin.unsqueeze(1).unbind(2)
     rotary_dim = cos.shape[-1]
@@ -187,3 +245,39 @@ def running_kv(cache: torch.Tensor, meta: AttentionMetadata) -> torch.Tensor:
     if meta.first_slot is not None:
         return cached[meta.first_slot : meta.first_slot + len(meta.slots)]
     return cached.index_select(0, meta.slots)
+
+
+def decode_attention(
+    query: torch.Tensor,
+    key: torch.Tensor,
+    value: torch.Tensor,
+    kv_cache: tuple[torch.Tensor, torch.Tensor],
+    meta: AttentionMetadata,
+    scale: float,
+    sliding_window: int | None,
+) -> torch.Tensor | None:
+    """A decode step's attention in one kernel call, or ``None`` without it.
+
+    ``query``/``key``/``value`` are ``[batch, heads * dim]``, one token per
+    sequence. The kernel writes each key and value at ``context_lens - 1``
+    of the sequence's slot, then attends over that sequence's own length
+    (its last ``sliding_window`` positions when set). Buys the whole
+    attention block in one call instead of a dozen ops, and reads no padding:
+    sequences of unequal length need no mask. Same maths as the SDPA path it
+    replaces (softmax of scaled dot products, maximum subtracted first).
+    """
+    key_cache, value_cache = kv_cache
+    kernels = _kernels_for(query, key, value)
+    if kernels is None or key_cache.dtype != torch.float32:
+        return None
+    return kernels.decode_attention(
+        query,
+        key,
+        value,
+        key_cache,
+        value_cache,
+        meta.slots,
+        meta.context_lens,
+        scale,
+        sliding_window or 0,
+    )

@@ -37,8 +37,8 @@ class RMSNorm(nn.Module):
         self, x: torch.Tensor, residual: torch.Tensor | None = None
     ) -> torch.Tensor | tuple[torch.Tensor, torch.Tensor]:
         """Normalise ``x`` (or ``x + residual``, returned as the new residual)."""
-        if residual is not None:
-            x = x + residual
-            residual = x
-        out = cpu_fast_paths.rms_norm(x, self.weight, self.variance_epsilon)
-        return out if residual is None else (out, residual)
+        if residual is None:
+            return cpu_fast_paths.rms_norm(x, self.weight, self.variance_epsilon)
+        return cpu_fast_paths.fused_add_rms_norm(
+            x, residual, self.weight, self.variance_epsilon
+        )

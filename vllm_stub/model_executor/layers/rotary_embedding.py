@@ -146,9 +146,13 @@ class RotaryEmbedding(nn.Module):
         self, positions: torch.Tensor, query: torch.Tensor, key: torch.Tensor
     ) -> tuple[torch.Tensor, torch.Tensor]:
         """Rotate ``query``/``key`` (``[num_tokens, heads * head_size]``)."""
-        cos_sin = self.cos_sin_cache[positions].to(query.dtype)
         return cpu_fast_paths.rotate(
-            cos_sin, query, key, self.head_size, self.is_neox_style
+            self.cos_sin_cache,
+            positions,
+            query,
+            key,
+            self.head_size,
+            self.is_neox_style,
         )
 
 

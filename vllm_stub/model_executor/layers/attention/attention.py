@@ -65,11 +65,23 @@ class Attention(nn.Module):
         self, query: torch.Tensor, key: torch.Tensor, value: torch.Tensor
     ) -> torch.Tensor:
         """Attention output ``[num_tokens, num_heads * head_size]``."""
+        meta = get_forward_context().attn_metadata
+        if meta is not None and not meta.is_prefill and self.causal:
+            fused = cpu_fast_paths.decode_attention(
+                query,
+                key,
+                value,
+                self._bound_cache(),
+                meta,
+                self.scale,
+                self.sliding_window,
+            )
+            if fused is not None:
+                return fused
         num_tokens = query.shape[0]
         q = query.view(num_tokens, self.num_heads, self.head_size).transpose(0, 1)
         k = key.view(num_tokens, self.num_kv_heads, self.head_size).transpose(0, 1)
         v = value.view(num_tokens, self.num_kv_heads, self.head_size).transpose(0, 1)
-        meta = get_forward_context().attn_metadata
         if meta is None:
             out = self._causal(q, k, v)
         elif meta.is_prefill:

@@ -1,0 +1,78 @@
+"""The fused CPU kernels of ``csrc/cpu/ops.cpp``, built on first use.
+
+As vLLM's ``_custom_ops`` wraps its compiled ``_C`` kernels, this module
+gives the layers one name per fused kernel. The kernels are compiled with
+``torch.utils.cpp_extension`` the first time a float32 decode needs them
+(about 15 s; torch caches the build, keyed by the source, for later
+processes). When they cannot be built (no C++ compiler or ninja) or
+``VLLM_STUB_CPU_KERNELS=0`` is set, :func:`kernels` returns ``None`` and
+``cpu_fast_paths`` runs the PyTorch forms of the same formulas instead:
+slower, same tokens.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from vllm_stub.logger import init_logger
+
+logger = init_logger(__name__)
+
+_SOURCE = Path(__file__).parent / "csrc" / "cpu" / "ops.cpp"
+# No fused multiply-add: each kernel rounds like the PyTorch ops it replaces.
+# No errno and no FP traps (as PyTorch builds): lets loops with exp vectorize.
+# OpenMP: ATen's parallel_for is inline and needs it to use more than one thread.
+_FLAGS = [
+    "-O3",
+    "-ffp-contract=off",
+    "-fno-math-errno",
+    "-fno-trapping-math",
+    "-fopenmp",
+]
+
+
+def _vector_flags() -> tuple[str, list[str]]:
+    """The build's name suffix and ISA flags: AVX2 where this CPU has it.
+
+    PyTorch reports what its own kernels use here; the name keeps builds for
+    different ISAs apart in torch's extension cache.
+    """
+    if torch.backends.cpu.get_cpu_capability() in ("AVX2", "AVX512"):
+        return "_avx2", ["-mavx2"]
+    return "", []
+
+
+@functools.cache
+def kernels() -> Any:
+    """``torch.ops.vllm_stub_cpu`` once built, or ``None`` (see module docstring)."""
+    if os.environ.get("VLLM_STUB_CPU_KERNELS", "1") == "0":
+        return None
+    try:
+        from torch.utils.cpp_extension import load
+
+        suffix, isa = _vector_flags()
+        load(
+            name=f"vllm_stub_cpu{suffix}",
+            sources=[str(_SOURCE)],
+            extra_cflags=_FLAGS + isa,
+            is_python_module=False,
+        )
+    except Exception as error:  # no compiler, no ninja, a failed build
+        logger.warning(
+            "vllm_stub: CPU kernels unavailable (%s); using PyTorch ops",
+            str(error).splitlines()[0] if str(error) else type(error).__name__,
+        )
+        return None
+    return torch.ops.vllm_stub_cpu
+
+
+def usable(*tensors: torch.Tensor) -> Any:
+    """The kernels if every tensor is float32 and they built, else ``None``."""
+    if any(t.dtype != torch.float32 for t in tensors):
+        return None
+    return kernels()

@@ -1,0 +1,277 @@
+// Fused float32 CPU kernels for a decode step, registered as torch.ops.vllm_stub_cpu.
+//
+// vLLM's CPU backend calls C++ kernels (csrc/cpu) for the same four jobs:
+// RMSNorm with the fused residual add, SiLU-and-mul, rotary embedding and
+// decode attention over the KV cache. Here they exist for one reason: on a
+// few CPU threads a decode step's non-GEMM time is made of dozens of tiny
+// tensor ops per layer, each costing microseconds of dispatch for
+// nanoseconds of arithmetic. Each kernel below does one layer's worth of such
+// ops in one call. vllm_stub/_custom_ops.py builds this file on first use
+// and falls back to the PyTorch forms in cpu_fast_paths.py when it cannot.
+//
+// Every kernel computes the same formula, in the same order of operations,
+// as its PyTorch form; only sums (the norm's mean, attention's dot products)
+// may round differently. Built with -ffp-contract=off so that no multiply-add
+// is fused behind our back.
+
+#include <ATen/Parallel.h>
+#include <ATen/core/Tensor.h>
+#include <ATen/ops/empty.h>
+#include <ATen/ops/empty_like.h>
+#include <c10/util/Exception.h>
+#include <torch/library.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstdint>
+#include <cstring>
+#include <tuple>
+#include <vector>
+
+namespace {
+
+void check_rows(const at::Tensor& x, const char* name) {
+  TORCH_CHECK(x.dim() == 2 && x.scalar_type() == at::kFloat && x.stride(1) == 1,
+              name, ": expected 2-D float32 rows with unit column stride");
+}
+
+// a . b summed in kLanes interleaved partial sums, so that the compiler can
+// keep them in vector registers (one running sum would be a serial chain).
+constexpr int64_t kLanes = 8;
+
+float dot(const float* a, const float* b, int64_t n) {
+  float partial[kLanes] = {};
+  int64_t i = 0;
+  for (; i + kLanes <= n; i += kLanes)
+    for (int64_t lane = 0; lane < kLanes; ++lane) partial[lane] += a[i + lane] * b[i + lane];
+  float sum = 0.0f;
+  for (int64_t lane = 0; lane < kLanes; ++lane) sum += partial[lane];
+  for (; i < n; ++i) sum += a[i] * b[i];
+  return sum;
+}
+
+// Runs body(row) for every row, split over threads when the rows hold more
+// than ATen's grain of elements (so decode's few rows stay on one thread,
+// and a prefill's thousands use all of them).
+template <typename Body>
+void for_each_row(int64_t rows, int64_t row_width, const Body& body) {
+  const int64_t grain = std::max<int64_t>(1, 32768 / std::max<int64_t>(1, row_width));
+  at::parallel_for(0, rows, grain, [&](int64_t begin, int64_t end) {
+    for (int64_t row = begin; row < end; ++row) body(row);
+  });
+}
+
+// exp(x) for float32 in a form the compiler can vectorize (std::exp is a
+// library call per element): x = n ln2 + r, exp(r) by Cephes' degree-6
+// polynomial, times 2^n built in the exponent bits. Within 2 ulp of
+// std::exp over the clamped range, as PyTorch's own vectorized exp is.
+inline float vector_exp(float x) {
+  x = x < -87.0f ? -87.0f : (x > 88.0f ? 88.0f : x);
+  const float n = std::floor(x * 1.44269504088896341f + 0.5f);
+  const float r = (x - n * 0.693359375f) - n * -2.12194440e-4f;
+  float p = 1.9875691500e-4f;
+  p = p * r + 1.3981999507e-3f;
+  p = p * r + 8.3334519073e-3f;
+  p = p * r + 4.1665795894e-2f;
+  p = p * r + 1.6666665459e-1f;
+  p = p * r + 5.0000001201e-1f;
+  const float y = (p * r) * r + r + 1.0f;
+  const int32_t bits = (static_cast<int32_t>(n) + 127) << 23;
+  float scale;
+  std::memcpy(&scale, &bits, sizeof scale);
+  return y * scale;
+}
+
+// out = (x * rsqrt(mean(x^2) + eps)) * weight, one row.
+void rms_norm_row(const float* x, const float* weight, float* out, int64_t n,
+                  double eps) {
+  const float variance = dot(x, x, n) / float(n);
+  const float scale = 1.0f / std::sqrt(variance + float(eps));
+  for (int64_t i = 0; i < n; ++i) out[i] = (x[i] * scale) * weight[i];
+}
+
+at::Tensor rms_norm(const at::Tensor& x, const at::Tensor& weight, double eps) {
+  check_rows(x, "rms_norm");
+  auto out = at::empty({x.size(0), x.size(1)}, x.options());
+  const int64_t n = x.size(1);
+  const float* w = weight.const_data_ptr<float>();
+  for_each_row(x.size(0), n, [&](int64_t row) {
+    rms_norm_row(x.const_data_ptr<float>() + row * x.stride(0), w,
+                 out.data_ptr<float>() + row * n, n, eps);
+  });
+  return out;
+}
+
+// (rms_norm(x + residual), x + residual): the pre-norm layer's fused step.
+std::tuple<at::Tensor, at::Tensor> fused_add_rms_norm(const at::Tensor& x,
+                                                      const at::Tensor& residual,
+                                                      const at::Tensor& weight,
+                                                      double eps) {
+  check_rows(x, "fused_add_rms_norm");
+  check_rows(residual, "fused_add_rms_norm");
+  const int64_t rows = x.size(0), n = x.size(1);
+  auto out = at::empty({rows, n}, x.options());
+  auto sum = at::empty({rows, n}, x.options());
+  const float* w = weight.const_data_ptr<float>();
+  for_each_row(rows, n, [&](int64_t row) {
+    const float* a = x.const_data_ptr<float>() + row * x.stride(0);
+    const float* b = residual.const_data_ptr<float>() + row * residual.stride(0);
+    float* s = sum.data_ptr<float>() + row * n;
+    for (int64_t i = 0; i < n; ++i) s[i] = a[i] + b[i];
+    rms_norm_row(s, w, out.data_ptr<float>() + row * n, n, eps);
+  });
+  return {out, sum};
+}
+
+// silu(x[:, :d]) * x[:, d:], silu(g) = g / (1 + exp(-g)).
+at::Tensor silu_and_mul(const at::Tensor& x) {
+  check_rows(x, "silu_and_mul");
+  const int64_t rows = x.size(0), d = x.size(1) / 2;
+  auto out = at::empty({rows, d}, x.options());
+  for_each_row(rows, 2 * d, [&](int64_t row) {
+    const float* gate = x.const_data_ptr<float>() + row * x.stride(0);
+    const float* up = gate + d;
+    float* o = out.data_ptr<float>() + row * d;
+    for (int64_t i = 0; i < d; ++i) o[i] = (gate[i] / (1.0f + vector_exp(-gate[i]))) * up[i];
+  });
+  return out;
+}
+
+// Each head of each row rotated as x * cos + swap(x) * sin, where cos_sin
+// [max_pos, 2, rotary_dim] holds cos and the signed sin per position, and
+// swap exchanges the members of each rotated pair (halves for neox style,
+// neighbours otherwise). Dimensions past rotary_dim are copied.
+at::Tensor rotate_heads(const at::Tensor& x, const at::Tensor& positions,
+                        const at::Tensor& cos_sin, int64_t head_size, bool is_neox) {
+  check_rows(x, "rotary_embedding");
+  const int64_t rows = x.size(0), width = x.size(1);
+  const int64_t rotary_dim = cos_sin.size(2), half = rotary_dim / 2;
+  auto out = at::empty({rows, width}, x.options());
+  const int64_t* pos = positions.const_data_ptr<int64_t>();
+  const float* table = cos_sin.const_data_ptr<float>();
+  for (int64_t row = 0; row < rows; ++row)
+    TORCH_CHECK(pos[row] >= 0 && pos[row] < cos_sin.size(0),
+                "rotary_embedding: position ", pos[row], " is outside the table");
+  for_each_row(rows, width, [&](int64_t row) {
+    const float* cos = table + pos[row] * 2 * rotary_dim;
+    const float* sin = cos + rotary_dim;
+    for (int64_t head = 0; head < width; head += head_size) {
+      const float* in = x.const_data_ptr<float>() + row * x.stride(0) + head;
+      float* o = out.data_ptr<float>() + row * width + head;
+      for (int64_t i = 0; i < rotary_dim; ++i) {
+        const int64_t partner = is_neox ? (i < half ? i + half : i - half) : (i ^ 1);
+        o[i] = in[i] * cos[i] + in[partner] * sin[i];
+      }
+      std::copy(in + rotary_dim, in + head_size, o + rotary_dim);
+    }
+  });
+  return out;
+}
+
+std::tuple<at::Tensor, at::Tensor> rotary_embedding(const at::Tensor& positions,
+                                                    const at::Tensor& query,
+                                                    const at::Tensor& key,
+                                                    int64_t head_size,
+                                                    const at::Tensor& cos_sin,
+                                                    bool is_neox) {
+  TORCH_CHECK(cos_sin.scalar_type() == at::kFloat && cos_sin.is_contiguous() &&
+                  positions.scalar_type() == at::kLong && positions.is_contiguous(),
+              "rotary_embedding: expected a contiguous float32 table, int64 positions");
+  return {rotate_heads(query, positions, cos_sin, head_size, is_neox),
+          rotate_heads(key, positions, cos_sin, head_size, is_neox)};
+}
+
+// One token per sequence: write its key/value at position context_len - 1 of
+// its cache slot, then attend over that sequence's own context (the last
+// sliding_window positions of it when sliding_window > 0). Query heads share
+// key/value heads in groups (GQA). softmax(q.k * scale) . v per head, with
+// the maximum subtracted before exp as SDPA does.
+at::Tensor decode_attention(const at::Tensor& query, const at::Tensor& key,
+                            const at::Tensor& value, at::Tensor& key_cache,
+                            at::Tensor& value_cache, const at::Tensor& slots,
+                            const at::Tensor& context_lens, double scale,
+                            int64_t sliding_window) {
+  check_rows(query, "decode_attention");
+  check_rows(key, "decode_attention");
+  check_rows(value, "decode_attention");
+  TORCH_CHECK(key_cache.is_contiguous() && value_cache.is_contiguous() &&
+                  key_cache.scalar_type() == at::kFloat &&
+                  slots.scalar_type() == at::kLong && slots.is_contiguous() &&
+                  context_lens.scalar_type() == at::kLong && context_lens.is_contiguous(),
+              "decode_attention: expected contiguous float32 caches, int64 slots and lengths");
+  const int64_t batch = query.size(0), kv_heads = key_cache.size(1);
+  const int64_t max_len = key_cache.size(2), dim = key_cache.size(3);
+  const int64_t heads = query.size(1) / dim, group = heads / kv_heads;
+  const int64_t* slot = slots.const_data_ptr<int64_t>();
+  const int64_t* lens = context_lens.const_data_ptr<int64_t>();
+  auto cache_row = [&](float* base, int64_t b, int64_t kv, int64_t position) {
+    return base + ((slot[b] * kv_heads + kv) * max_len + position) * dim;
+  };
+  float* kc = key_cache.data_ptr<float>();
+  float* vc = value_cache.data_ptr<float>();
+  for (int64_t b = 0; b < batch; ++b) {
+    TORCH_CHECK(lens[b] >= 1 && lens[b] <= max_len && slot[b] >= 0 &&
+                    slot[b] < key_cache.size(0),
+                "decode_attention: context length or slot outside the cache");
+    for (int64_t kv = 0; kv < kv_heads; ++kv) {
+      const float* k = key.const_data_ptr<float>() + b * key.stride(0) + kv * dim;
+      const float* v = value.const_data_ptr<float>() + b * value.stride(0) + kv * dim;
+      std::copy(k, k + dim, cache_row(kc, b, kv, lens[b] - 1));
+      std::copy(v, v + dim, cache_row(vc, b, kv, lens[b] - 1));
+    }
+  }
+  auto out = at::empty({batch, heads * dim}, query.options());
+  int64_t longest = 1;
+  for (int64_t b = 0; b < batch; ++b) longest = std::max(longest, lens[b]);
+  // Split over (sequence, head) only when there is enough work to pay for
+  // waking a second thread.
+  const int64_t grain = std::max<int64_t>(1, (int64_t(1) << 20) / (longest * dim));
+  at::parallel_for(0, batch * heads, grain, [&](int64_t begin, int64_t end) {
+    std::vector<float> weights(longest);
+    for (int64_t task = begin; task < end; ++task) {
+      const int64_t b = task / heads, h = task % heads, kv = h / group;
+      const int64_t stop = lens[b];
+      const int64_t start = sliding_window > 0 ? std::max<int64_t>(0, stop - sliding_window) : 0;
+      const float* q = query.const_data_ptr<float>() + b * query.stride(0) + h * dim;
+      float highest = -INFINITY;
+      for (int64_t p = start; p < stop; ++p) {
+        weights[p - start] = dot(q, cache_row(kc, b, kv, p), dim) * float(scale);
+        highest = std::max(highest, weights[p - start]);
+      }
+      float total = 0.0f;
+      for (int64_t p = 0; p < stop - start; ++p) {
+        weights[p] = vector_exp(weights[p] - highest);
+        total += weights[p];
+      }
+      float* o = out.data_ptr<float>() + b * heads * dim + h * dim;
+      std::fill(o, o + dim, 0.0f);
+      for (int64_t p = start; p < stop; ++p) {
+        const float* v = cache_row(vc, b, kv, p);
+        const float w = weights[p - start];
+        for (int64_t i = 0; i < dim; ++i) o[i] += w * v[i];
+      }
+      for (int64_t i = 0; i < dim; ++i) o[i] /= total;
+    }
+  });
+  return out;
+}
+
+}  // namespace
+
+TORCH_LIBRARY(vllm_stub_cpu, m) {
+  m.def("rms_norm(Tensor x, Tensor weight, float eps) -> Tensor", &rms_norm);
+  m.def(
+      "fused_add_rms_norm(Tensor x, Tensor residual, Tensor weight, float eps)"
+      " -> (Tensor, Tensor)",
+      &fused_add_rms_norm);
+  m.def("silu_and_mul(Tensor x) -> Tensor", &silu_and_mul);
+  m.def(
+      "rotary_embedding(Tensor positions, Tensor query, Tensor key, int head_size,"
+      " Tensor cos_sin, bool is_neox) -> (Tensor, Tensor)",
+      &rotary_embedding);
+  m.def(
+      "decode_attention(Tensor query, Tensor key, Tensor value,"
+      " Tensor(a!) key_cache, Tensor(b!) value_cache, Tensor slots,"
+      " Tensor context_lens, float scale, int sliding_window) -> Tensor",
+      &decode_attention);
+}
