@@ -44,8 +44,10 @@ float dot(const float* a, const float* b, int64_t n) {
   int64_t i = 0;
   for (; i + kLanes <= n; i += kLanes)
     for (int64_t lane = 0; lane < kLanes; ++lane) partial[lane] += a[i + lane] * b[i + lane];
-  float sum = 0.0f;
-  for (int64_t lane = 0; lane < kLanes; ++lane) sum += partial[lane];
+  // pairwise, not lane after lane: three dependent adds instead of seven
+  for (int64_t width = kLanes / 2; width > 0; width /= 2)
+    for (int64_t lane = 0; lane < width; ++lane) partial[lane] += partial[lane + width];
+  float sum = partial[0];
   for (; i < n; ++i) sum += a[i] * b[i];
   return sum;
 }
@@ -123,7 +125,7 @@ std::tuple<at::Tensor, at::Tensor> fused_add_rms_norm(const at::Tensor& x,
   return {out, sum};
 }
 
-// silu(x[:, :d]) * x[:, d:], silu(g) = g / (1 + exp(-g)).
+// silu(x[:, :d]) * x[:, d:], silu(g) = g / (1 + exp(-g)), as g * up / (1 + exp(-g)).
 at::Tensor silu_and_mul(const at::Tensor& x) {
   check_rows(x, "silu_and_mul");
   const int64_t rows = x.size(0), d = x.size(1) / 2;
@@ -132,7 +134,13 @@ at::Tensor silu_and_mul(const at::Tensor& x) {
     const float* gate = x.const_data_ptr<float>() + row * x.stride(0);
     const float* up = gate + d;
     float* o = out.data_ptr<float>() + row * d;
-    for (int64_t i = 0; i < d; ++i) o[i] = (gate[i] / (1.0f + vector_exp(-gate[i]))) * up[i];
+    // exp first, then gate * up over 1 + exp: GCC 13 makes this form 3x
+    // faster than silu(gate) * up or the same in one expression (measured),
+    // at a possible last-bit difference
+    for (int64_t i = 0; i < d; ++i) {
+      const float e = vector_exp(-gate[i]);
+      o[i] = (gate[i] * up[i]) / (1.0f + e);
+    }
   });
   return out;
 }
@@ -223,9 +231,10 @@ at::Tensor decode_attention(const at::Tensor& query, const at::Tensor& key,
   auto out = at::empty({batch, heads * dim}, query.options());
   int64_t longest = 1;
   for (int64_t b = 0; b < batch; ++b) longest = std::max(longest, lens[b]);
-  // Split over (sequence, head) only when there is enough work to pay for
-  // waking a second thread.
-  const int64_t grain = std::max<int64_t>(1, (int64_t(1) << 20) / (longest * dim));
+  // Split over (sequence, head) once a chunk holds ~16K multiply-adds: the
+  // threads are awake from the GEMM before, and at batch 8 with 64 cached
+  // positions two chunks take 61 us where one takes 95 (measured).
+  const int64_t grain = std::max<int64_t>(1, (int64_t(1) << 14) / (longest * dim));
   at::parallel_for(0, batch * heads, grain, [&](int64_t begin, int64_t end) {
     std::vector<float> weights(longest);
     for (int64_t task = begin; task < end; ++task) {
@@ -233,22 +242,20 @@ at::Tensor decode_attention(const at::Tensor& query, const at::Tensor& key,
       const int64_t stop = lens[b];
       const int64_t start = sliding_window > 0 ? std::max<int64_t>(0, stop - sliding_window) : 0;
       const float* q = query.const_data_ptr<float>() + b * query.stride(0) + h * dim;
-      float highest = -INFINITY;
-      for (int64_t p = start; p < stop; ++p) {
-        weights[p - start] = dot(q, cache_row(kc, b, kv, p), dim) * float(scale);
-        highest = std::max(highest, weights[p - start]);
-      }
+      float* w = weights.data();
+      const int64_t count = stop - start;
+      for (int64_t p = 0; p < count; ++p)
+        w[p] = dot(q, cache_row(kc, b, kv, start + p), dim) * float(scale);
+      const float highest = *std::max_element(w, w + count);
+      // exps in a loop of their own, which vectorizes; the sum is serial
+      for (int64_t p = 0; p < count; ++p) w[p] = vector_exp(w[p] - highest);
       float total = 0.0f;
-      for (int64_t p = 0; p < stop - start; ++p) {
-        weights[p] = vector_exp(weights[p] - highest);
-        total += weights[p];
-      }
+      for (int64_t p = 0; p < count; ++p) total += w[p];
       float* o = out.data_ptr<float>() + b * heads * dim + h * dim;
       std::fill(o, o + dim, 0.0f);
-      for (int64_t p = start; p < stop; ++p) {
-        const float* v = cache_row(vc, b, kv, p);
-        const float w = weights[p - start];
-        for (int64_t i = 0; i < dim; ++i) o[i] += w * v[i];
+      for (int64_t p = 0; p < count; ++p) {
+        const float* v = cache_row(vc, b, kv, start + p);
+        for (int64_t i = 0; i < dim; ++i) o[i] += w[p] * v[i];
       }
       for (int64_t i = 0; i < dim; ++i) o[i] /= total;
     }

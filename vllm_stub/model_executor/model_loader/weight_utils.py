@@ -54,8 +54,16 @@ def safetensors_weight_names(files: list[Path]) -> list[str]:
 def safetensors_weights_iterator(
     files: list[Path],
 ) -> Iterator[tuple[str, torch.Tensor]]:
-    """Yield ``(name, tensor)`` one tensor at a time, so peak memory stays low."""
+    """Yield ``(name, tensor)`` one tensor at a time, so peak memory stays low.
+
+    Each tensor is read through its own ``safe_open``: the file is memory-
+    mapped while open, and every page read stays in the process's resident
+    set until it is closed, so one handle for the whole file would hold the
+    checkpoint in memory beside the model's converted copy (a 270 MB bf16
+    file on top of 540 MB of float32 parameters, for SmolLM2-135M).
+    """
     for file in files:
-        with safe_open(file, framework="pt") as f:
-            for name in f.keys():
-                yield name, f.get_tensor(name)
+        for name in safetensors_weight_names([file]):
+            with safe_open(file, framework="pt") as f:
+                tensor = f.get_tensor(name)
+            yield name, tensor
