@@ -3,8 +3,11 @@
 Greedy decoding with EOS ignored, fp32, the same prompts for both. For each
 batch size: tokens/s of each, prefill time and decode time per step of each,
 and the matmul floor (the model's linear layers and LM head alone, same GEMM,
-same rows) per decode step. Then peak RSS of each (sampled, each above the
-process's baseline before it loaded) and RSS growth over repeated calls; then
+same rows) per decode step, all measured in alternation, best of
+``--repeats`` rounds after a warm-up; the bound is the ratio a decode made
+of GEMMs only would give. Then peak RSS of each (sampled, each loaded alone,
+above the process's baseline before it loaded) and RSS growth over repeated
+calls; then
 embedding throughput (``runner="pooling"``) and LLaVA generation, each beside
 transformers.
 
@@ -16,7 +19,8 @@ from __future__ import annotations
 
 import argparse
 import tempfile
-from collections.abc import Sequence
+import time
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import torch
@@ -46,74 +50,112 @@ def _hf_generate(model, ids: torch.Tensor, tokens: int, **inputs) -> None:
         )
 
 
-def _phase(run_one, batches: Sequence[int], new: int, repeats: int) -> dict:
-    """Per batch ``(prefill_s, total_s)`` of ``run_one(batch, tokens)``, RSS."""
-    times, growth = {}, []
-    for batch in batches:
-        prefill = best_time(lambda b=batch: run_one(b, 1), repeats)
-        total = best_time(lambda b=batch: run_one(b, new), repeats)
-        times[batch] = (prefill, total)
-    for _ in range(3):  # RSS must stay flat over repeated calls
-        run_one(batches[-1], new)
-        growth.append(rss_mib())
-    return {"times": times, "growth": growth[-1] - growth[0]}
+Runner = Callable[[int, int], None]  # run(batch, new_tokens)
 
 
-def _engine_phase(folder: Path, args: argparse.Namespace) -> tuple[dict, dict]:
-    """The engine's timings, and the GEMM floor of a decode step per batch."""
+def _engine(folder: Path) -> tuple[Runner, torch.nn.Module]:
+    """A generate call of a freshly loaded engine, and its model (for the floor)."""
     llm = LLM(str(folder), dtype="float32")
 
-    def run_engine(batch: int, tokens: int) -> None:
+    def run(batch: int, tokens: int) -> None:
         requests = [
             {"prompt_token_ids": p} for p in prompts(batch, PROMPT_LEN).tolist()
         ]
         llm.generate(requests, _greedy(tokens), use_tqdm=False)
 
-    timings = _phase(run_engine, args.batches, args.new_tokens, args.repeats)
-    # A decode step's GEMMs: one row per sequence, in the layers and the head.
-    return timings, {b: gemm_step_s(llm.model, b, b) for b in args.batches}
+    return run, llm.model
 
 
-def _hf_phase(folder: Path, args: argparse.Namespace) -> dict:
+def _transformers(folder: Path) -> Runner:
+    """A generate call of freshly loaded transformers."""
     hf = transformers.AutoModelForCausalLM.from_pretrained(folder, dtype=torch.float32)
 
-    def run_hf(batch: int, tokens: int) -> None:
+    def run(batch: int, tokens: int) -> None:
         _hf_generate(hf.eval(), prompts(batch, PROMPT_LEN), tokens)
 
-    return _phase(run_hf, args.batches, args.new_tokens, args.repeats)
+    return run
+
+
+def _memory(load: Callable[[], Runner], batch: int, new: int) -> tuple[float, float]:
+    """Peak RSS above the baseline while loading and generating; growth after.
+
+    Each side is loaded alone for this, so that its peak is its own.
+    """
+    watch, base = PeakRss(), released()
+    with watch.watch():
+        run = load()
+        run(batch, new)
+    after = []
+    for _ in range(3):  # RSS must stay flat over repeated calls
+        run(batch, new)
+        after.append(rss_mib())
+    return watch.peak - base, after[-1] - after[0]
+
+
+def _timed(run: Runner, batch: int, tokens: int) -> float:
+    start = time.perf_counter()
+    run(batch, tokens)
+    return time.perf_counter() - start
+
+
+def _interleaved(
+    runners: dict[str, Runner], model: torch.nn.Module, args: argparse.Namespace
+) -> dict:
+    """Best ``(prefill_s, total_s)`` per runner and batch, and the floor per batch.
+
+    The runs alternate, engine then transformers then the floor, round after
+    round, so that a slow spell of this shared machine hits all of them
+    instead of whichever ran during it.
+    """
+    best: dict = {name: {} for name in [*runners, "floor"]}
+    for batch in args.batches:
+        for run in runners.values():
+            run(batch, 2)  # warm-up
+        for name in runners:
+            best[name][batch] = (float("inf"), float("inf"))
+        best["floor"][batch] = float("inf")
+        for _ in range(args.repeats):
+            for name, run in runners.items():
+                prefill = _timed(run, batch, 1)
+                total = _timed(run, batch, args.new_tokens)
+                old = best[name][batch]
+                best[name][batch] = (min(old[0], prefill), min(old[1], total))
+            # a decode step's GEMMs: one row per sequence, layers and head
+            floor = gemm_step_s(model, batch, batch)
+            best["floor"][batch] = min(best["floor"][batch], floor)
+    return best
 
 
 def generate_rows(folder: Path, args: argparse.Namespace) -> None:
     """Generation at each batch size, prefill and decode apart, with the floor."""
-    new, engine_rss, hf_rss = args.new_tokens, PeakRss(), PeakRss()
-    base = released()
-    with engine_rss.watch():
-        engine, floors = _engine_phase(folder, args)
-    engine_peak, base = engine_rss.peak - base, released()
-    with hf_rss.watch():
-        reference = _hf_phase(folder, args)
-    hf_peak = hf_rss.peak - base
+    new, largest = args.new_tokens, max(args.batches)
+    engine_rss = _memory(lambda: _engine(folder)[0], largest, new)
+    hf_rss = _memory(lambda: _transformers(folder), largest, new)
+    run_engine, model = _engine(folder)
+    runners = {"engine": run_engine, "hf": _transformers(folder)}
+    best = _interleaved(runners, model, args)
     print(
         f"{'batch':>5} {'engine tok/s':>12} {'hf tok/s':>9} {'ratio':>6} "
         f"{'prefill ms e/hf':>16} {'decode ms/step e/hf':>20} "
-        f"{'floor ms':>9} {'of floor':>9}"
+        f"{'floor ms':>9} {'of floor':>9} {'bound':>6}"
     )
     for batch in args.batches:
-        (e_pre, e_all), (h_pre, h_all) = (
-            engine["times"][batch],
-            reference["times"][batch],
-        )
+        (e_pre, e_all), (h_pre, h_all) = best["engine"][batch], best["hf"][batch]
         e_step, h_step = (e_all - e_pre) / (new - 1), (h_all - h_pre) / (new - 1)
+        floor = best["floor"][batch]
+        # the ratio the engine would reach if its decode steps were GEMMs only
+        bound = h_all / (e_pre + (new - 1) * floor)
         print(
             f"{batch:>5} {batch * new / e_all:>12.1f} {batch * new / h_all:>9.1f} "
             f"{h_all / e_all:>5.2f}x {e_pre * 1e3:>7.0f}/{h_pre * 1e3:<8.0f} "
             f"{e_step * 1e3:>9.1f}/{h_step * 1e3:<10.1f} "
-            f"{floors[batch] * 1e3:>9.1f} {floors[batch] / e_step:>8.0%}"
+            f"{floor * 1e3:>9.1f} {floor / e_step:>8.0%} {bound:>5.2f}x"
         )
     print(
-        f"peak RSS above baseline: engine {engine_peak:.0f} MiB, transformers "
-        f"{hf_peak:.0f} MiB; growth over 3 more calls: engine "
-        f"{engine['growth']:+.1f} MiB, transformers {reference['growth']:+.1f} MiB"
+        f"peak RSS above baseline (each loaded alone, batch {largest}): engine "
+        f"{engine_rss[0]:.0f} MiB, transformers {hf_rss[0]:.0f} MiB; growth over "
+        f"3 more calls: engine {engine_rss[1]:+.1f} MiB, transformers "
+        f"{hf_rss[1]:+.1f} MiB"
     )
 
 
