@@ -37,13 +37,13 @@ _FLAGS = [
 
 
 def _vector_flags() -> tuple[str, list[str]]:
-    """The build's name suffix and ISA flags: AVX2 where this CPU has it.
+    """The build's name suffix and ISA flags: AVX2 and FMA where this CPU has them.
 
     PyTorch reports what its own kernels use here; the name keeps builds for
     different ISAs apart in torch's extension cache.
     """
     if torch.backends.cpu.get_cpu_capability() in ("AVX2", "AVX512"):
-        return "_avx2", ["-mavx2"]
+        return "_avx2", ["-mavx2", "-mfma"]
     return "", []
 
 

@@ -17,8 +17,9 @@ def _seed(kernel_path: str) -> None:
     torch.manual_seed(0)
 
 
-@pytest.mark.parametrize("rows", [1, 8, 32, 33])
-@pytest.mark.parametrize("shape", [(96, 64), (64, 96)])
+# 1 to 8 rows: the C++ kernel's GEMM (kernels path); 100 inputs: its tail
+@pytest.mark.parametrize("rows", [1, 3, 8, 32, 33])
+@pytest.mark.parametrize("shape", [(96, 64), (64, 96), (40, 100)])
 @pytest.mark.parametrize("with_bias", [False, True])
 def test_gemm_is_linear(rows: int, shape: tuple[int, int], with_bias: bool) -> None:
     weight = torch.randn(shape)
@@ -27,6 +28,14 @@ def test_gemm_is_linear(rows: int, shape: tuple[int, int], with_bias: bool) -> N
     # another kernel may sum in another order: equal up to rounding
     torch.testing.assert_close(
         cpu_fast_paths.gemm(x, weight, bias), F.linear(x, weight, bias)
+    )
+
+
+def test_gemm_of_a_transposed_weight_or_strided_rows_is_linear() -> None:
+    weight = torch.randn(64, 48).t()  # not contiguous: MKL's path
+    rows = torch.randn(4, 100)[:, 20:84]  # a slice of wider rows
+    torch.testing.assert_close(
+        cpu_fast_paths.gemm(rows, weight), F.linear(rows.contiguous(), weight)
     )
 
 
