@@ -17,8 +17,9 @@ def _seed(kernel_path: str) -> None:
     torch.manual_seed(0)
 
 
-# 1 to 8 rows: the C++ kernel's GEMM (kernels path); 100 inputs: its tail
-@pytest.mark.parametrize("rows", [1, 3, 8, 32, 33])
+# 1 to 16 rows: the C++ kernel's GEMM (kernels path), in blocks of 8 rows
+# and tiles of 32 outputs; 100 inputs: its tail
+@pytest.mark.parametrize("rows", [1, 3, 8, 13, 32, 33])
 @pytest.mark.parametrize("shape", [(96, 64), (64, 96), (40, 100)])
 @pytest.mark.parametrize("with_bias", [False, True])
 def test_gemm_is_linear(rows: int, shape: tuple[int, int], with_bias: bool) -> None:

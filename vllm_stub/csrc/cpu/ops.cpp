@@ -92,6 +92,8 @@ inline float vector_exp(float x) {
 // into sums[0..count). The weight row is loaded once per step and used for
 // every x row, so the arithmetic, not the loads, sets the pace.
 constexpr int64_t kBlock = 8;
+// Weight rows per tile: 32 rows of up to a few thousand inputs fit in L2.
+constexpr int64_t kTile = 32;
 
 #if defined(__AVX2__) && defined(__FMA__)
 template <int64_t count>
@@ -148,14 +150,18 @@ at::Tensor few_rows_gemm(const at::Tensor& x, const at::Tensor& weight,
   float* o = out.data_ptr<float>();
   std::vector<const float*> xs(rows);
   for (int64_t row = 0; row < rows; ++row) xs[row] = x.const_data_ptr<float>() + row * x.stride(0);
-  at::parallel_for(0, outputs, 16, [&](int64_t begin, int64_t end) {
+  at::parallel_for(0, outputs, kTile, [&](int64_t begin, int64_t end) {
     float sums[kBlock];
-    for (int64_t j = begin; j < end; ++j)
+    // A tile of weight rows comes from memory once, for the first block of
+    // x rows, and from L2 for the others; each block stays in L1 meanwhile.
+    for (int64_t tile = begin; tile < end; tile += kTile)
       for (int64_t first = 0; first < rows; first += kBlock) {
         const int64_t count = std::min(kBlock, rows - first);
-        dot_block(xs.data() + first, count, w + j * inputs, inputs, sums);
-        for (int64_t r = 0; r < count; ++r)
-          o[(first + r) * outputs + j] = b ? sums[r] + b[j] : sums[r];
+        for (int64_t j = tile; j < std::min(end, tile + kTile); ++j) {
+          dot_block(xs.data() + first, count, w + j * inputs, inputs, sums);
+          for (int64_t r = 0; r < count; ++r)
+            o[(first + r) * outputs + j] = b ? sums[r] + b[j] : sums[r];
+        }
       }
   });
   return out;

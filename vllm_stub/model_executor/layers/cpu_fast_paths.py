@@ -19,9 +19,9 @@ from vllm_stub.forward_context import AttentionMetadata
 # Up to this many rows (decode batches) the weight-on-the-left GEMM pays off.
 _FEW_ROWS = 32
 # Up to this many rows the C++ kernel's GEMM beats MKL's: on SmolLM2-135M's
-# weights, 2 threads, 25/34 ms per step at 1/8 rows against 42/52-72 for
-# MKL; at 16 rows they trade places, at 32 MKL wins (82 against 116 ms).
-_KERNEL_ROWS = 8
+# weights, 2 threads, all of a decode step's GEMMs take 20/34/55 ms at
+# 1/8/16 rows against MKL's 36/52/64; at 32 rows the two tie (85-92 ms).
+_KERNEL_ROWS = 16
 
 
 def gemm(
