@@ -83,7 +83,8 @@ def test_prefill_logits_match_transformers(case) -> None:
     torch.testing.assert_close(actual, expected, atol=1e-4, rtol=1e-4)
 
 
-def test_greedy_tokens_match_transformers_generate(case) -> None:
+def test_greedy_tokens_match_transformers_generate(case, kernel_path) -> None:
+    # on the C++ kernels and on their PyTorch forms (``kernel_path``)
     _, hf_model, llm = case
     outputs = llm.generate(
         [{"prompt_token_ids": p} for p in PROMPTS], GREEDY, use_tqdm=False
