@@ -1,4 +1,4 @@
-"""The fused CPU kernels of ``csrc/cpu/ops.cpp``, built on first use.
+"""The fused CPU kernels of ``csrc/cpu/``, built on first use.
 
 As vLLM's ``_custom_ops`` wraps its compiled ``_C`` kernels, this module
 gives the layers one name per fused kernel. The kernels are compiled with
@@ -23,8 +23,11 @@ from vllm_stub.logger import init_logger
 
 logger = init_logger(__name__)
 
-_SOURCE = Path(__file__).parent / "csrc" / "cpu" / "ops.cpp"
-# No fused multiply-add: each kernel rounds like the PyTorch ops it replaces.
+_SOURCES = [
+    Path(__file__).parent / "csrc" / "cpu" / name for name in ("ops.cpp", "gemm.cpp")
+]
+# No implicit fused multiply-add (the GEMM's are explicit): the layer kernels
+# round like the PyTorch ops they replace.
 # No errno and no FP traps (as PyTorch builds): lets loops with exp vectorize.
 # OpenMP: ATen's parallel_for is inline and needs it to use more than one thread.
 _FLAGS = [
@@ -58,7 +61,7 @@ def kernels() -> Any:
         suffix, isa = _vector_flags()
         load(
             name=f"vllm_stub_cpu{suffix}",
-            sources=[str(_SOURCE)],
+            sources=[str(source) for source in _SOURCES],
             extra_cflags=_FLAGS + isa,
             is_python_module=False,
         )

@@ -1,4 +1,5 @@
-// Fused float32 CPU kernels for a decode step, registered as torch.ops.vllm_stub_cpu.
+// Fused float32 CPU kernels for a decode step's layer ops, registered as
+// torch.ops.vllm_stub_cpu (the GEMM is in gemm.cpp).
 //
 // vLLM's CPU backend calls C++ kernels (csrc/cpu) for the same four jobs:
 // RMSNorm with the fused residual add, SiLU-and-mul, rotary embedding and
@@ -6,7 +7,7 @@
 // few CPU threads a decode step's non-GEMM time is made of dozens of tiny
 // tensor ops per layer, each costing microseconds of dispatch for
 // nanoseconds of arithmetic. Each kernel below does one layer's worth of such
-// ops in one call. vllm_stub/_custom_ops.py builds this file on first use
+// ops in one call. vllm_stub/_custom_ops.py builds these files on first use
 // and falls back to the PyTorch forms in cpu_fast_paths.py when it cannot.
 //
 // Every kernel computes the same formula, in the same order of operations,
@@ -14,158 +15,16 @@
 // may round differently. Built with -ffp-contract=off so that no multiply-add
 // is fused behind our back.
 
-#include <ATen/Parallel.h>
-#include <ATen/core/Tensor.h>
 #include <ATen/ops/empty.h>
-#include <ATen/ops/empty_like.h>
-#include <c10/util/Exception.h>
 #include <torch/library.h>
 
-#include <algorithm>
-#include <cmath>
-#include <cstdint>
-#include <cstring>
-#include <optional>
-#if defined(__AVX2__) && defined(__FMA__)
-#include <immintrin.h>
-#endif
 #include <tuple>
 #include <vector>
 
+#include "common.h"
+
+namespace vllm_stub_cpu {
 namespace {
-
-void check_rows(const at::Tensor& x, const char* name) {
-  TORCH_CHECK(x.dim() == 2 && x.scalar_type() == at::kFloat && x.stride(1) == 1,
-              name, ": expected 2-D float32 rows with unit column stride");
-}
-
-// a . b summed in kLanes interleaved partial sums, so that the compiler can
-// keep them in vector registers (one running sum would be a serial chain).
-constexpr int64_t kLanes = 8;
-
-float dot(const float* a, const float* b, int64_t n) {
-  float partial[kLanes] = {};
-  int64_t i = 0;
-  for (; i + kLanes <= n; i += kLanes)
-    for (int64_t lane = 0; lane < kLanes; ++lane) partial[lane] += a[i + lane] * b[i + lane];
-  // pairwise, not lane after lane: three dependent adds instead of seven
-  for (int64_t width = kLanes / 2; width > 0; width /= 2)
-    for (int64_t lane = 0; lane < width; ++lane) partial[lane] += partial[lane + width];
-  float sum = partial[0];
-  for (; i < n; ++i) sum += a[i] * b[i];
-  return sum;
-}
-
-// Runs body(row) for every row, split over threads when the rows hold more
-// than ATen's grain of elements (so decode's few rows stay on one thread,
-// and a prefill's thousands use all of them).
-template <typename Body>
-void for_each_row(int64_t rows, int64_t row_width, const Body& body) {
-  const int64_t grain = std::max<int64_t>(1, 32768 / std::max<int64_t>(1, row_width));
-  at::parallel_for(0, rows, grain, [&](int64_t begin, int64_t end) {
-    for (int64_t row = begin; row < end; ++row) body(row);
-  });
-}
-
-// exp(x) for float32 in a form the compiler can vectorize (std::exp is a
-// library call per element): x = n ln2 + r, exp(r) by Cephes' degree-6
-// polynomial, times 2^n built in the exponent bits. Within 2 ulp of
-// std::exp over the clamped range, as PyTorch's own vectorized exp is.
-inline float vector_exp(float x) {
-  x = x < -87.0f ? -87.0f : (x > 88.0f ? 88.0f : x);
-  const float n = std::floor(x * 1.44269504088896341f + 0.5f);
-  const float r = (x - n * 0.693359375f) - n * -2.12194440e-4f;
-  float p = 1.9875691500e-4f;
-  p = p * r + 1.3981999507e-3f;
-  p = p * r + 8.3334519073e-3f;
-  p = p * r + 4.1665795894e-2f;
-  p = p * r + 1.6666665459e-1f;
-  p = p * r + 5.0000001201e-1f;
-  const float y = (p * r) * r + r + 1.0f;
-  const int32_t bits = (static_cast<int32_t>(n) + 127) << 23;
-  float scale;
-  std::memcpy(&scale, &bits, sizeof scale);
-  return y * scale;
-}
-
-// Dot products of one weight row with `count` (at most kBlock) rows of x,
-// into sums[0..count). The weight row is loaded once per step and used for
-// every x row, so the arithmetic, not the loads, sets the pace.
-constexpr int64_t kBlock = 8;
-// Weight rows per tile: 32 rows of up to a few thousand inputs fit in L2.
-constexpr int64_t kTile = 32;
-
-#if defined(__AVX2__) && defined(__FMA__)
-template <int64_t count>
-void dot_rows(const float* const* xs, const float* w, int64_t n, float* sums) {
-  __m256 acc[count];
-  for (int64_t r = 0; r < count; ++r) acc[r] = _mm256_setzero_ps();
-  int64_t i = 0;
-  for (; i + 8 <= n; i += 8) {
-    const __m256 wv = _mm256_loadu_ps(w + i);
-    for (int64_t r = 0; r < count; ++r)
-      acc[r] = _mm256_fmadd_ps(_mm256_loadu_ps(xs[r] + i), wv, acc[r]);
-  }
-  for (int64_t r = 0; r < count; ++r) {
-    __m128 half = _mm_add_ps(_mm256_castps256_ps128(acc[r]), _mm256_extractf128_ps(acc[r], 1));
-    half = _mm_hadd_ps(half, half);
-    float sum = _mm_cvtss_f32(_mm_hadd_ps(half, half));
-    for (int64_t k = i; k < n; ++k) sum += xs[r][k] * w[k];
-    sums[r] = sum;
-  }
-}
-
-void dot_block(const float* const* xs, int64_t count, const float* w, int64_t n, float* sums) {
-  switch (count) {
-    case 1: return dot_rows<1>(xs, w, n, sums);
-    case 2: return dot_rows<2>(xs, w, n, sums);
-    case 3: return dot_rows<3>(xs, w, n, sums);
-    case 4: return dot_rows<4>(xs, w, n, sums);
-    case 5: return dot_rows<5>(xs, w, n, sums);
-    case 6: return dot_rows<6>(xs, w, n, sums);
-    case 7: return dot_rows<7>(xs, w, n, sums);
-    default: return dot_rows<8>(xs, w, n, sums);
-  }
-}
-#else
-void dot_block(const float* const* xs, int64_t count, const float* w, int64_t n, float* sums) {
-  for (int64_t r = 0; r < count; ++r) sums[r] = dot(xs[r], w, n);
-}
-#endif
-
-// out = x @ weight.T (+ bias) for a few rows of x (decode): each weight row
-// is read from memory once and dotted with the rows of x, kBlock at a time,
-// while it sits in L1; threads split the weight's rows. MKL's GEMM at these
-// shapes computes well below the rate at which memory delivers the weight.
-at::Tensor few_rows_gemm(const at::Tensor& x, const at::Tensor& weight,
-                         const std::optional<at::Tensor>& bias) {
-  check_rows(x, "few_rows_gemm");
-  TORCH_CHECK(weight.dim() == 2 && weight.is_contiguous() &&
-                  weight.scalar_type() == at::kFloat && weight.size(1) == x.size(1),
-              "few_rows_gemm: expected a contiguous float32 [out, in] weight");
-  const int64_t rows = x.size(0), inputs = x.size(1), outputs = weight.size(0);
-  auto out = at::empty({rows, outputs}, x.options());
-  const float* w = weight.const_data_ptr<float>();
-  const float* b = bias.has_value() ? bias->const_data_ptr<float>() : nullptr;
-  float* o = out.data_ptr<float>();
-  std::vector<const float*> xs(rows);
-  for (int64_t row = 0; row < rows; ++row) xs[row] = x.const_data_ptr<float>() + row * x.stride(0);
-  at::parallel_for(0, outputs, kTile, [&](int64_t begin, int64_t end) {
-    float sums[kBlock];
-    // A tile of weight rows comes from memory once, for the first block of
-    // x rows, and from L2 for the others; each block stays in L1 meanwhile.
-    for (int64_t tile = begin; tile < end; tile += kTile)
-      for (int64_t first = 0; first < rows; first += kBlock) {
-        const int64_t count = std::min(kBlock, rows - first);
-        for (int64_t j = tile; j < std::min(end, tile + kTile); ++j) {
-          dot_block(xs.data() + first, count, w + j * inputs, inputs, sums);
-          for (int64_t r = 0; r < count; ++r)
-            o[(first + r) * outputs + j] = b ? sums[r] + b[j] : sums[r];
-        }
-      }
-  });
-  return out;
-}
 
 // out = (x * rsqrt(mean(x^2) + eps)) * weight, one row.
 void rms_norm_row(const float* x, const float* weight, float* out, int64_t n,
@@ -347,9 +206,10 @@ at::Tensor decode_attention(const at::Tensor& query, const at::Tensor& key,
 }
 
 }  // namespace
+}  // namespace vllm_stub_cpu
 
 TORCH_LIBRARY(vllm_stub_cpu, m) {
-  m.def("few_rows_gemm(Tensor x, Tensor weight, Tensor? bias) -> Tensor", &few_rows_gemm);
+  using namespace vllm_stub_cpu;
   m.def("rms_norm(Tensor x, Tensor weight, float eps) -> Tensor", &rms_norm);
   m.def(
       "fused_add_rms_norm(Tensor x, Tensor residual, Tensor weight, float eps)"

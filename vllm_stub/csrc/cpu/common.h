@@ -1,0 +1,70 @@
+// Helpers shared by the CPU kernels (ops.cpp, gemm.cpp): argument checks,
+// vectorizable dot and exp, and a row loop that uses threads for big inputs.
+#pragma once
+
+#include <ATen/Parallel.h>
+#include <ATen/core/Tensor.h>
+#include <c10/util/Exception.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstdint>
+#include <cstring>
+
+namespace vllm_stub_cpu {
+
+inline void check_rows(const at::Tensor& x, const char* name) {
+  TORCH_CHECK(x.dim() == 2 && x.scalar_type() == at::kFloat && x.stride(1) == 1,
+              name, ": expected 2-D float32 rows with unit column stride");
+}
+
+// a . b summed in kLanes interleaved partial sums, so that the compiler can
+// keep them in vector registers (one running sum would be a serial chain).
+constexpr int64_t kLanes = 8;
+
+inline float dot(const float* a, const float* b, int64_t n) {
+  float partial[kLanes] = {};
+  int64_t i = 0;
+  for (; i + kLanes <= n; i += kLanes)
+    for (int64_t lane = 0; lane < kLanes; ++lane) partial[lane] += a[i + lane] * b[i + lane];
+  // pairwise, not lane after lane: three dependent adds instead of seven
+  for (int64_t width = kLanes / 2; width > 0; width /= 2)
+    for (int64_t lane = 0; lane < width; ++lane) partial[lane] += partial[lane + width];
+  float sum = partial[0];
+  for (; i < n; ++i) sum += a[i] * b[i];
+  return sum;
+}
+
+// Runs body(row) for every row, split over threads when the rows hold more
+// than ATen's grain of elements (so decode's few rows stay on one thread,
+// and a prefill's thousands use all of them).
+template <typename Body>
+void for_each_row(int64_t rows, int64_t row_width, const Body& body) {
+  const int64_t grain = std::max<int64_t>(1, 32768 / std::max<int64_t>(1, row_width));
+  at::parallel_for(0, rows, grain, [&](int64_t begin, int64_t end) {
+    for (int64_t row = begin; row < end; ++row) body(row);
+  });
+}
+
+// exp(x) for float32 in a form the compiler can vectorize (std::exp is a
+// library call per element): x = n ln2 + r, exp(r) by Cephes' degree-6
+// polynomial, times 2^n built in the exponent bits. Within 1 ulp of exp
+// over the clamped range (checked on every float in it).
+inline float vector_exp(float x) {
+  x = x < -87.0f ? -87.0f : (x > 88.0f ? 88.0f : x);
+  const float n = std::floor(x * 1.44269504088896341f + 0.5f);
+  const float r = (x - n * 0.693359375f) - n * -2.12194440e-4f;
+  float p = 1.9875691500e-4f;
+  p = p * r + 1.3981999507e-3f;
+  p = p * r + 8.3334519073e-3f;
+  p = p * r + 4.1665795894e-2f;
+  p = p * r + 1.6666665459e-1f;
+  p = p * r + 5.0000001201e-1f;
+  const float y = (p * r) * r + r + 1.0f;
+  const int32_t bits = (static_cast<int32_t>(n) + 127) << 23;
+  float scale;
+  std::memcpy(&scale, &bits, sizeof scale);
+  return y * scale;
+}
+
+}  // namespace vllm_stub_cpu
