@@ -6,7 +6,7 @@ gives the layers one name per fused kernel. The kernels are compiled with
 (about 15 s; torch caches the build, keyed by the source, for later
 processes). When they cannot be built (no C++ compiler or ninja) or
 ``VLLM_STUB_CPU_KERNELS=0`` is set, :func:`kernels` returns ``None`` and
-``cpu_fast_paths`` runs the PyTorch forms of the same formulas instead:
+``cpu_fast_paths`` and ``cpu_attention_paths`` run the PyTorch forms instead:
 slower, same tokens.
 """
 

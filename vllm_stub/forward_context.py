@@ -31,7 +31,7 @@ class AttentionMetadata:
     max_context_len: int = 0
     attn_mask: torch.Tensor | None = None
     # Set when ``slots`` are consecutive from this slot: attention then reads
-    # and writes the cache through slices (see ``cpu_fast_paths``).
+    # and writes the cache through slices (see ``cpu_attention_paths``).
     first_slot: int | None = None
 
 

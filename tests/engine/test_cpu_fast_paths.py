@@ -7,7 +7,7 @@ import torch
 import torch.nn.functional as F
 
 from vllm_stub.forward_context import AttentionMetadata
-from vllm_stub.model_executor.layers import cpu_fast_paths
+from vllm_stub.model_executor.layers import cpu_attention_paths, cpu_fast_paths
 from vllm_stub.model_executor.layers.attention import Attention
 
 
@@ -83,7 +83,7 @@ def test_rotate_is_the_pairwise_rotation(neox: bool, rotary_dim: int) -> None:
     [([0], 0), ([2, 3, 4], 2), ([0, 2], None), ([1, 0], None), ([3, 3], None)],
 )
 def test_first_slot_if_consecutive(slot_ids: list[int], first: int | None) -> None:
-    assert cpu_fast_paths.first_slot_if_consecutive(slot_ids) == first
+    assert cpu_attention_paths.first_slot_if_consecutive(slot_ids) == first
 
 
 DECODE_CASES = {
@@ -105,7 +105,7 @@ def _decode_meta(slot_ids: list[int], lens: list[int]) -> AttentionMetadata:
         context_lens=context_lens,
         max_context_len=max(lens),
         attn_mask=mask,
-        first_slot=cpu_fast_paths.first_slot_if_consecutive(slot_ids),
+        first_slot=cpu_attention_paths.first_slot_if_consecutive(slot_ids),
     )
 
 
@@ -116,10 +116,10 @@ def test_decode_cache_writes_and_reads_index_the_slots(case: str) -> None:
     new = torch.randn(len(meta.slots), 2, 3)
     expected = cache.clone()
     expected[meta.slots, :, meta.context_lens - 1] = new
-    cpu_fast_paths.write_decode_kv(cache, new, meta)
+    cpu_attention_paths.write_decode_kv(cache, new, meta)
     assert torch.equal(cache, expected)
     running = expected[meta.slots, :, : meta.max_context_len]
-    assert torch.equal(cpu_fast_paths.running_kv(cache, meta), running)
+    assert torch.equal(cpu_attention_paths.running_kv(cache, meta), running)
 
 
 @pytest.mark.parametrize(
@@ -141,11 +141,13 @@ def test_equal_length_prefill_is_the_per_prompt_attention(lens, slots, batched):
         True,
         torch.tensor(slots),
         query_start_loc=starts,
-        first_slot=cpu_fast_paths.first_slot_if_consecutive(slots),
+        first_slot=cpu_attention_paths.first_slot_if_consecutive(slots),
     )
     q = torch.randn(heads, tokens, dim)
     k, v = torch.randn(kv_heads, tokens, dim), torch.randn(kv_heads, tokens, dim)
-    assert (cpu_fast_paths.equal_length_batch(q, k, v, meta) is not None) == batched
+    assert (
+        cpu_attention_paths.equal_length_batch(q, k, v, meta) is not None
+    ) == batched
 
     layer = Attention(heads, dim, dim**-0.5, kv_heads)
     cache = torch.zeros(max(slots) + 1, kv_heads, max(lens), dim)

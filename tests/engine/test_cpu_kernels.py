@@ -16,7 +16,7 @@ import torch
 import torch.nn.functional as F
 
 from vllm_stub.forward_context import AttentionMetadata
-from vllm_stub.model_executor.layers import cpu_fast_paths
+from vllm_stub.model_executor.layers import cpu_attention_paths, cpu_fast_paths
 
 
 @pytest.fixture(autouse=True)
@@ -103,7 +103,7 @@ def test_decode_attention_writes_the_token_and_attends_its_context(
         context_lens=torch.tensor(lens),
         max_context_len=max(lens),
     )
-    out = cpu_fast_paths.decode_attention(q, k, v, caches, meta, scale, window)
+    out = cpu_attention_paths.decode_attention(q, k, v, caches, meta, scale, window)
     if kernel_path == "pytorch":
         assert out is None  # the layer's SDPA path runs instead
         return
@@ -124,7 +124,7 @@ def test_decode_attention_refuses_a_length_outside_the_cache(kernel_path) -> Non
     )
     row = torch.zeros(1, 8)
     with pytest.raises(RuntimeError, match="outside the cache"):
-        cpu_fast_paths.decode_attention(row, row, row, caches, meta, 1.0, None)
+        cpu_attention_paths.decode_attention(row, row, row, caches, meta, 1.0, None)
 
 
 def test_without_a_compiler_the_engine_falls_back_with_a_warning(tmp_path) -> None:

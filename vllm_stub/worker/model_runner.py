@@ -19,7 +19,7 @@ from torch import nn
 
 from vllm_stub.engine.request import Request
 from vllm_stub.forward_context import AttentionMetadata, set_forward_context
-from vllm_stub.model_executor.layers import cpu_fast_paths
+from vllm_stub.model_executor.layers import cpu_attention_paths
 from vllm_stub.model_executor.layers.attention import Attention
 from vllm_stub.pooling_params import PoolingParams
 from vllm_stub.v1.pool.metadata import PoolingMetadata
@@ -97,7 +97,7 @@ class ModelRunner:
             context_lens=context_lens,
             max_context_len=max_len,
             attn_mask=mask,
-            first_slot=cpu_fast_paths.first_slot_if_consecutive(slot_ids),
+            first_slot=cpu_attention_paths.first_slot_if_consecutive(slot_ids),
         )
         return ModelInput(
             input_ids=torch.tensor([r.last_token_id for r in requests]),
@@ -157,7 +157,7 @@ def _packed_prompts(prompts: list[list[int]], slots: list[int]) -> ModelInput:
             True,
             torch.tensor(slots),
             query_start_loc=starts,
-            first_slot=cpu_fast_paths.first_slot_if_consecutive(slots),
+            first_slot=cpu_attention_paths.first_slot_if_consecutive(slots),
         ),
         logits_indices=torch.tensor(starts[1:]) - 1,
     )

@@ -8,7 +8,8 @@
 // tensor ops per layer, each costing microseconds of dispatch for
 // nanoseconds of arithmetic. Each kernel below does one layer's worth of such
 // ops in one call. vllm_stub/_custom_ops.py builds these files on first use
-// and falls back to the PyTorch forms in cpu_fast_paths.py when it cannot.
+// and falls back to the PyTorch forms in cpu_fast_paths.py and
+// cpu_attention_paths.py when it cannot.
 //
 // Every kernel computes the same formula, in the same order of operations,
 // as its PyTorch form; only sums (the norm's mean, attention's dot products)

@@ -1,4 +1,5 @@
-"""The engine's CPU-only speed tricks, in one place.
+"""The engine's CPU-only speed tricks for its dense layers (attention's are in
+``cpu_attention_paths``).
 
 vllm_stub runs on CPU with a few threads, where a step's time goes to small
 ops and their thread-pool round trips more than to arithmetic. Each function
@@ -14,7 +15,6 @@ import torch
 import torch.nn.functional as F
 
 from vllm_stub import _custom_ops
-from vllm_stub.forward_context import AttentionMetadata
 
 # Up to this many rows (decode batches) the weight-on-the-left GEMM pays off.
 _FEW_ROWS = 32
@@ -48,7 +48,7 @@ def gemm(
     if x.dim() != 2 or x.shape[0] > _FEW_ROWS or x.dtype != torch.float32:
         return F.linear(x, weight, bias)
     if x.shape[0] <= _KERNEL_ROWS and _takes_weight(weight, bias):
-        kernels = _kernels_for(x)
+        kernels = kernels_for(x)
         if kernels is not None:
             return kernels.few_rows_gemm(x, weight, bias)
     out = torch.empty(x.shape[0], weight.shape[0], dtype=x.dtype)
@@ -66,7 +66,7 @@ def _takes_weight(weight: torch.Tensor, bias: torch.Tensor | None) -> bool:
     return bias is None or (bias.dtype == torch.float32 and bias.is_contiguous())
 
 
-def _kernels_for(*tensors: torch.Tensor) -> object | None:
+def kernels_for(*tensors: torch.Tensor) -> object | None:
     """The fused kernels if they built and take these tensors, else ``None``.
 
     They take float32 rows (2-D, unit column stride); see ``_custom_ops``.
@@ -86,7 +86,7 @@ def rms_norm(x: torch.Tensor, weight: torch.Tensor, eps: float) -> torch.Tensor:
     kernel does not follow. The C++ kernel, when built, does all of it in one
     call (the mean summed in double).
     """
-    kernels = _kernels_for(x)
+    kernels = kernels_for(x)
     if kernels is not None:
         return kernels.rms_norm(x, weight, eps)
     if x.dtype == torch.float32:
@@ -105,7 +105,7 @@ def fused_add_rms_norm(
     Buys one kernel call (when built) instead of an add and a norm, each
     several ops; the sum is formed once and normalised as ``rms_norm`` does.
     """
-    kernels = _kernels_for(x, residual)
+    kernels = kernels_for(x, residual)
     if kernels is not None:
         return kernels.fused_add_rms_norm(x, residual, weight, eps)
     total = x + residual
@@ -119,7 +119,7 @@ def silu_and_mul(x: torch.Tensor) -> torch.Tensor:
     product, each a pass over memory; the kernel evaluates ``silu`` as
     ``g / (1 + exp(-g))``, the formula PyTorch's SiLU uses.
     """
-    kernels = _kernels_for(x)
+    kernels = kernels_for(x)
     if kernels is not None:
         return kernels.silu_and_mul(x)
     d = x.shape[-1] // 2
@@ -172,7 +172,7 @@ def rotate(
     ``rotary_cos_sin_cache``; each token's row is cast to the input dtype.
     The C++ kernel, when built, does the same per head in one call.
     """
-    kernels = _kernels_for(query, key)
+    kernels = kernels_for(query, key)
     if kernels is not None and (positions.dtype, cache.dtype) == (
         torch.int64,
         torch.float32,
@@ -192,111 +192,3 @@ def rotate(
         rotated = torch.cat((rotated, qk[..., rotary_dim:]), -1)
     q_out, k_out = rotated.split([q.shape[1], rotated.shape[1] - q.shape[1]], 1)
     return q_out.reshape(query.shape), k_out.reshape(key.shape)
-
-
-def equal_length_batch(
-    q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, meta: AttentionMetadata
-) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor] | None:
-    """Prefill's ``[heads, tokens, dim]`` as ``[seqs, heads, len, dim]``, or None.
-
-    Buys one attention call (and one cache slice per tensor) for a batch of
-    prompts instead of one per prompt: 4x less attention time for 32 prompts
-    of 32 tokens. Possible when every prompt has the same length and their
-    slots are consecutive (``first_slot``), as a batch of equal prompts does;
-    then the packed tokens are exactly the rows of the batched view, and the
-    causal mask of each sequence is the same top-left one.
-    """
-    starts = meta.query_start_loc
-    if meta.first_slot is None or starts is None:
-        return None
-    length = starts[1] - starts[0]
-    count = len(starts) - 1
-    if count < 2 or starts[-1] != count * length:
-        return None
-    if any(b - a != length for a, b in zip(starts, starts[1:], strict=False)):
-        return None
-    return tuple(x.unflatten(1, (count, length)).transpose(0, 1) for x in (q, k, v))
-
-
-def unbatch(out: torch.Tensor) -> torch.Tensor:
-    """The inverse of :func:`equal_length_batch` for its attention output."""
-    return out.transpose(0, 1).flatten(1, 2)
-
-
-def first_slot_if_consecutive(slot_ids: list[int]) -> int | None:
-    """The first slot when ``slot_ids`` run ``s, s+1, ...``; else ``None``.
-
-    Recorded in the batch metadata (``first_slot``) so that attention can
-    address the batch's cache rows as one slice (see below). The scheduler
-    hands out slots in order, so batches are usually consecutive.
-    """
-    first = slot_ids[0]
-    return first if slot_ids == list(range(first, first + len(slot_ids))) else None
-
-
-def write_decode_kv(
-    cache: torch.Tensor, new: torch.Tensor, meta: AttentionMetadata
-) -> None:
-    """``cache[meta.slots, :, meta.context_lens - 1] = new`` (``[batch, kv, dim]``).
-
-    Buys a plain strided copy instead of an indexed scatter each step and
-    layer. Correct when the slots are consecutive (``first_slot``) and every
-    sequence writes the same position (no ``attn_mask``: all context lengths
-    are equal), since the indexed rows are then exactly that slice.
-    """
-    if meta.first_slot is not None and meta.attn_mask is None:
-        first, position = meta.first_slot, meta.max_context_len - 1
-        cache[first : first + len(meta.slots), :, position] = new
-    else:
-        cache[meta.slots, :, meta.context_lens - 1] = new
-
-
-def running_kv(cache: torch.Tensor, meta: AttentionMetadata) -> torch.Tensor:
-    """``cache[meta.slots, :, :meta.max_context_len]``: ``[batch, kv, len, dim]``.
-
-    Buys a view instead of a copy of the whole running context each step and
-    layer when the slots are consecutive: the indexed rows are then exactly
-    the slice from ``first_slot``. Otherwise ``index_select`` on the
-    length-sliced view, because advanced indexing mixed with a slice takes a
-    slow path on CPU (~100x slower here); both gather the same rows.
-    """
-    cached = cache[:, :, : meta.max_context_len]
-    if meta.first_slot is not None:
-        return cached[meta.first_slot : meta.first_slot + len(meta.slots)]
-    return cached.index_select(0, meta.slots)
-
-
-def decode_attention(
-    query: torch.Tensor,
-    key: torch.Tensor,
-    value: torch.Tensor,
-    kv_cache: tuple[torch.Tensor, torch.Tensor],
-    meta: AttentionMetadata,
-    scale: float,
-    sliding_window: int | None,
-) -> torch.Tensor | None:
-    """A decode step's attention in one kernel call, or ``None`` without it.
-
-    ``query``/``key``/``value`` are ``[batch, heads * dim]``, one token per
-    sequence. The kernel writes each key and value at ``context_lens - 1``
-    of the sequence's slot, then attends over that sequence's own length
-    (its last ``sliding_window`` positions when set). Buys the whole
-    attention block in one call instead of a dozen ops, and reads no padding:
-    sequences of unequal length need no mask. Same maths as the SDPA path it
-    replaces (softmax of scaled dot products, maximum subtracted first).
-    """
-    key_cache, value_cache = kv_cache
-    kernels = _kernels_for(query, key, value)
-    if kernels is None or key_cache.dtype != torch.float32:
-        return None
-    return kernels.decode_attention(
-        query,
-        key,
-        value,
-        key_cache,
-        value_cache,
-        meta.slots,
-        meta.context_lens,
-        scale,
-        sliding_window or 0,
-    )

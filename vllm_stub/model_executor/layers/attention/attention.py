@@ -17,7 +17,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from vllm_stub.forward_context import AttentionMetadata, get_forward_context
-from vllm_stub.model_executor.layers import cpu_fast_paths
+from vllm_stub.model_executor.layers import cpu_attention_paths
 from vllm_stub.v1.attention.backend import AttentionType
 
 
@@ -67,7 +67,7 @@ class Attention(nn.Module):
         """Attention output ``[num_tokens, num_heads * head_size]``."""
         meta = get_forward_context().attn_metadata
         if meta is not None and not meta.is_prefill and self.causal:
-            fused = cpu_fast_paths.decode_attention(
+            fused = cpu_attention_paths.decode_attention(
                 query,
                 key,
                 value,
@@ -118,12 +118,12 @@ class Attention(nn.Module):
     ) -> torch.Tensor:
         k_cache, v_cache = self._bound_cache()
         starts = meta.query_start_loc
-        batched = cpu_fast_paths.equal_length_batch(q, k, v, meta)
+        batched = cpu_attention_paths.equal_length_batch(q, k, v, meta)
         if batched is not None:
             first, (qb, kb, vb) = meta.first_slot, batched
             k_cache[first : first + kb.shape[0], :, : kb.shape[2]] = kb
             v_cache[first : first + vb.shape[0], :, : vb.shape[2]] = vb
-            return cpu_fast_paths.unbatch(self._causal(qb, kb, vb))
+            return cpu_attention_paths.unbatch(self._causal(qb, kb, vb))
         out = torch.empty_like(q)
         for i, slot in enumerate(meta.slots.tolist()):
             start, end = starts[i], starts[i + 1]
@@ -140,10 +140,10 @@ class Attention(nn.Module):
         if not self.causal:
             raise RuntimeError(f"{self.prefix}: encoder-only attention has no decode")
         k_cache, v_cache = self._bound_cache()
-        cpu_fast_paths.write_decode_kv(k_cache, k.transpose(0, 1), meta)
-        cpu_fast_paths.write_decode_kv(v_cache, v.transpose(0, 1), meta)
-        keys = cpu_fast_paths.running_kv(k_cache, meta)
-        values = cpu_fast_paths.running_kv(v_cache, meta)
+        cpu_attention_paths.write_decode_kv(k_cache, k.transpose(0, 1), meta)
+        cpu_attention_paths.write_decode_kv(v_cache, v.transpose(0, 1), meta)
+        keys = cpu_attention_paths.running_kv(k_cache, meta)
+        values = cpu_attention_paths.running_kv(v_cache, meta)
         # [batch, heads, 1, dim] against [batch, kv_heads, max_context, dim]; one
         # fused call, as each extra op costs a thread-pool round trip on CPU
         out = F.scaled_dot_product_attention(
