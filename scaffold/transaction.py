@@ -96,6 +96,7 @@ def recover(root: Path) -> list[Path] | None:
             Write(root / entry["path"], entry["old"], entry["new"])
             for entry in data["writes"]
         ]
+        token = str(data["token"])
     except (ValueError, KeyError, TypeError):
         raise Interrupted("the journal cannot be read") from None
     for write in writes:
@@ -103,7 +104,7 @@ def recover(root: Path) -> list[Path] | None:
             raise Interrupted(f"{write.path} has changed since")
     restored = [write for write in writes if _current(write.path) != write.old]
     _roll_back(restored)
-    _remove_temps(writes, data["token"])
+    _remove_temps(writes, token)
     path.unlink()
     return [write.path for write in restored]
 

@@ -103,8 +103,13 @@ def test_a_file_changed_after_the_crash_is_not_overwritten(
     assert take_snapshot(embedded_tree) == after_edit
 
 
-def test_an_unreadable_journal_is_one_line(embedded_tree, take_snapshot, run):
-    (embedded_tree / JOURNAL_NAME).write_text('{"token": "ab", "wri')
+@pytest.mark.parametrize(
+    "journal",
+    ['{"token": "ab", "wri', '{"writes": []}', '{"token": "ab", "writes": [{}]}'],
+    ids=["truncated", "no token", "entry without fields"],
+)
+def test_an_unreadable_journal_is_one_line(embedded_tree, take_snapshot, run, journal):
+    (embedded_tree / JOURNAL_NAME).write_text(journal)
     before = take_snapshot(embedded_tree)
     result = scaffold(embedded_tree, "check", run=run)
     assert result.returncode == 2
