@@ -74,15 +74,14 @@ def gemm_step_s(model: torch.nn.Module, rows: int, logits_rows: int) -> float:
 
     Uses the GEMM the engine's layers call, so the floor stays the engine's.
     """
-    weights = [m.weight for m in model.modules() if isinstance(m, LinearBase)]
-    lm_head = model.lm_head.weight
-    inputs = {w.shape[1]: torch.randn(rows, w.shape[1]) for w in weights}
-    head_input = torch.randn(logits_rows, lm_head.shape[1])
+    layers = [m for m in model.modules() if isinstance(m, LinearBase)]
+    inputs = {m.input_size: torch.randn(rows, m.input_size) for m in layers}
+    head_input = torch.randn(logits_rows, model.lm_head.embedding_dim)
 
     def step() -> None:
-        for weight in weights:
-            unquantized_gemm(inputs[weight.shape[1]], weight)
-        unquantized_gemm(head_input, lm_head)
+        for layer in layers:
+            unquantized_gemm(layer, inputs[layer.input_size])
+        unquantized_gemm(model.lm_head, head_input)
 
     with torch.inference_mode():
         return best_time(step, 5)

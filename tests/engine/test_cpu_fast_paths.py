@@ -17,8 +17,8 @@ def _seed(kernel_path: str) -> None:
     torch.manual_seed(0)
 
 
-# 1 to 16 rows: the C++ kernel's GEMM (kernels path), in blocks of 8 rows
-# and tiles of 32 outputs; 100 inputs: its tail
+# The GEMM of unpacked weights (the packed one: test_packed_gemm.py): up to
+# 32 rows with the weight on the left, then F.linear
 @pytest.mark.parametrize("rows", [1, 3, 8, 13, 32, 33])
 @pytest.mark.parametrize("shape", [(96, 64), (64, 96), (40, 100)])
 @pytest.mark.parametrize("with_bias", [False, True])

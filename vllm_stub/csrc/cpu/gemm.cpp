@@ -1,19 +1,24 @@
-// few_rows_gemm: x @ weight.T for decode's few rows, registered into
-// torch.ops.vllm_stub_cpu beside the layer kernels of ops.cpp.
+// pack_weight and packed_gemm: x @ weight.T over a weight laid out once, at
+// load time, for this GEMM; registered into torch.ops.vllm_stub_cpu beside
+// the layer kernels of ops.cpp.
 //
-// A decode step's GEMMs multiply a handful of rows by every weight of the
-// model, so they are bound by streaming the weights from memory. MKL's GEMM
-// at these shapes runs well below that rate on CPU; this one reads each
-// weight row once and uses it for every row of x while it is in L1. With
-// AVX2 and FMA it runs blocks of 8 rows in vector registers (its sums are
-// fused multiply-adds, in its own order, as any GEMM's are); elsewhere it
-// falls back to the portable dot product.
+// The packed weight is [ceil(out / 16), in, 16]: panels of 16 output
+// features, each stored input by input, so one step of the inner loop loads
+// 16 weights contiguously. The microkernel keeps a block of up to 6 rows of
+// x times a panel (12 vector registers of sums) in registers: per input it
+// loads two vectors of the panel, broadcasts one value of each x row and
+// issues 12 fused multiply-adds, so arithmetic, not loads, sets its pace at
+// every batch size. MKL and oneDNN reach that rate only for large batches,
+// and MKL repacks the weight on every call. Each output is summed the same
+// way whichever rows share the call, so a sequence's result does not depend
+// on its batch.
 
 #include <ATen/ops/empty.h>
+#include <ATen/ops/zeros.h>
 #include <torch/library.h>
 
+#include <algorithm>
 #include <optional>
-#include <vector>
 #if defined(__AVX2__) && defined(__FMA__)
 #include <immintrin.h>
 #endif
@@ -23,82 +28,140 @@
 namespace vllm_stub_cpu {
 namespace {
 
-// Dot products of one weight row with `count` (at most kBlock) rows of x,
-// into sums[0..count). The weight row is loaded once per step and used for
-// every x row, so the arithmetic, not the loads, sets the pace.
-constexpr int64_t kBlock = 8;
-// Weight rows per tile: 32 rows of up to a few thousand inputs fit in L2.
-constexpr int64_t kTile = 32;
+constexpr int64_t kPanel = 16;  // output features per panel
+constexpr int64_t kBlock = 6;   // rows of x per microkernel call
+constexpr int64_t kDepth = 256; // inputs per chain of multiply-adds
+// Rows of x per pass over the weight: their inputs (256 KiB) stay in L2
+// while every panel is multiplied by them.
+constexpr int64_t kChunkBytes = 256 * 1024;
+// Multiply-adds per thread task, below which threads cost more than they save.
+constexpr int64_t kGrain = 1 << 16;
 
 #if defined(__AVX2__) && defined(__FMA__)
-template <int64_t count>
-void dot_rows(const float* const* xs, const float* w, int64_t n, float* sums) {
-  __m256 acc[count];
-  for (int64_t r = 0; r < count; ++r) acc[r] = _mm256_setzero_ps();
-  int64_t i = 0;
-  for (; i + 8 <= n; i += 8) {
-    const __m256 wv = _mm256_loadu_ps(w + i);
-    for (int64_t r = 0; r < count; ++r)
-      acc[r] = _mm256_fmadd_ps(_mm256_loadu_ps(xs[r] + i), wv, acc[r]);
+// The sums live in named registers: GCC spills an array of __m256 to the
+// stack on every iteration, which halves the kernel's speed.
+#define VLLM_STUB_ROW(i)                                            \
+  if constexpr (rows > i) {                                         \
+    const __m256 xi = _mm256_broadcast_ss(x + i * x_stride + k);    \
+    sum##i##a = _mm256_fmadd_ps(xi, low, sum##i##a);                \
+    sum##i##b = _mm256_fmadd_ps(xi, high, sum##i##b);               \
   }
-  for (int64_t r = 0; r < count; ++r) {
-    __m128 half = _mm_add_ps(_mm256_castps256_ps128(acc[r]), _mm256_extractf128_ps(acc[r], 1));
-    half = _mm_hadd_ps(half, half);
-    float sum = _mm_cvtss_f32(_mm_hadd_ps(half, half));
-    for (int64_t k = i; k < n; ++k) sum += xs[r][k] * w[k];
-    sums[r] = sum;
-  }
-}
 
-void dot_block(const float* const* xs, int64_t count, const float* w, int64_t n, float* sums) {
-  switch (count) {
-    case 1: return dot_rows<1>(xs, w, n, sums);
-    case 2: return dot_rows<2>(xs, w, n, sums);
-    case 3: return dot_rows<3>(xs, w, n, sums);
-    case 4: return dot_rows<4>(xs, w, n, sums);
-    case 5: return dot_rows<5>(xs, w, n, sums);
-    case 6: return dot_rows<6>(xs, w, n, sums);
-    case 7: return dot_rows<7>(xs, w, n, sums);
-    default: return dot_rows<8>(xs, w, n, sums);
+// Adds into sums[r][0..16) x row r (of `rows`) dotted with each column of
+// the panel over `depth` inputs.
+template <int64_t rows>
+void add_block_sums(const float* x, int64_t x_stride, const float* panel, int64_t depth,
+                    float (*sums)[kPanel]) {
+  __m256 sum0a = _mm256_setzero_ps(), sum0b = sum0a, sum1a = sum0a, sum1b = sum0a,
+         sum2a = sum0a, sum2b = sum0a, sum3a = sum0a, sum3b = sum0a, sum4a = sum0a,
+         sum4b = sum0a, sum5a = sum0a, sum5b = sum0a;
+  for (int64_t k = 0; k < depth; ++k) {
+    const __m256 low = _mm256_loadu_ps(panel + k * kPanel);
+    const __m256 high = _mm256_loadu_ps(panel + k * kPanel + 8);
+    VLLM_STUB_ROW(0) VLLM_STUB_ROW(1) VLLM_STUB_ROW(2)
+    VLLM_STUB_ROW(3) VLLM_STUB_ROW(4) VLLM_STUB_ROW(5)
+  }
+  const __m256 all[kBlock][2] = {{sum0a, sum0b}, {sum1a, sum1b}, {sum2a, sum2b},
+                                 {sum3a, sum3b}, {sum4a, sum4b}, {sum5a, sum5b}};
+  for (int64_t r = 0; r < rows; ++r) {
+    _mm256_storeu_ps(sums[r], _mm256_add_ps(_mm256_loadu_ps(sums[r]), all[r][0]));
+    _mm256_storeu_ps(sums[r] + 8, _mm256_add_ps(_mm256_loadu_ps(sums[r] + 8), all[r][1]));
   }
 }
+#undef VLLM_STUB_ROW
 #else
-void dot_block(const float* const* xs, int64_t count, const float* w, int64_t n, float* sums) {
-  for (int64_t r = 0; r < count; ++r) sums[r] = dot(xs[r], w, n);
+template <int64_t rows>
+void add_block_sums(const float* x, int64_t x_stride, const float* panel, int64_t depth,
+                    float (*sums)[kPanel]) {
+  for (int64_t r = 0; r < rows; ++r) {
+    float block[kPanel] = {};
+    for (int64_t k = 0; k < depth; ++k)
+      for (int64_t c = 0; c < kPanel; ++c) block[c] += x[r * x_stride + k] * panel[k * kPanel + c];
+    for (int64_t c = 0; c < kPanel; ++c) sums[r][c] += block[c];
+  }
 }
 #endif
 
-// out = x @ weight.T (+ bias) for a few rows of x (decode): each weight row
-// is read from memory once and dotted with the rows of x, kBlock at a time,
-// while it sits in L1; threads split the weight's rows. MKL's GEMM at these
-// shapes computes well below the rate at which memory delivers the weight.
-at::Tensor few_rows_gemm(const at::Tensor& x, const at::Tensor& weight,
-                         const std::optional<at::Tensor>& bias) {
-  check_rows(x, "few_rows_gemm");
-  TORCH_CHECK(weight.dim() == 2 && weight.is_contiguous() &&
-                  weight.scalar_type() == at::kFloat && weight.size(1) == x.size(1),
-              "few_rows_gemm: expected a contiguous float32 [out, in] weight");
-  const int64_t rows = x.size(0), inputs = x.size(1), outputs = weight.size(0);
+// sums[r][0..16) = x row r (of `rows`) dotted with each column of the
+// panel: one chain of multiply-adds per kDepth inputs, the chains added in
+// order, which keeps rounding near a blocked GEMM's (one chain over a few
+// thousand inputs loses several times more bits).
+void block_sums(int64_t rows, const float* x, int64_t x_stride, const float* panel,
+                int64_t inputs, float (*sums)[kPanel]) {
+  for (int64_t r = 0; r < rows; ++r) std::fill(sums[r], sums[r] + kPanel, 0.0f);
+  for (int64_t k = 0; k < inputs; k += kDepth) {
+    const int64_t depth = std::min(kDepth, inputs - k);
+    const float* xk = x + k;
+    const float* pk = panel + k * kPanel;
+    switch (rows) {
+      case 1: add_block_sums<1>(xk, x_stride, pk, depth, sums); break;
+      case 2: add_block_sums<2>(xk, x_stride, pk, depth, sums); break;
+      case 3: add_block_sums<3>(xk, x_stride, pk, depth, sums); break;
+      case 4: add_block_sums<4>(xk, x_stride, pk, depth, sums); break;
+      case 5: add_block_sums<5>(xk, x_stride, pk, depth, sums); break;
+      default: add_block_sums<6>(xk, x_stride, pk, depth, sums);
+    }
+  }
+}
+
+// [out, in] -> [ceil(out / 16), in, 16], the last panel padded with zeros.
+at::Tensor pack_weight(const at::Tensor& weight) {
+  TORCH_CHECK(weight.dim() == 2 && weight.scalar_type() == at::kFloat,
+              "pack_weight: expected a float32 [out, in] weight");
+  const int64_t outputs = weight.size(0), inputs = weight.size(1);
+  const int64_t panels = (outputs + kPanel - 1) / kPanel;
+  auto packed = at::zeros({panels, inputs, kPanel}, weight.options());
+  const auto w = weight.contiguous();
+  const float* src = w.const_data_ptr<float>();
+  float* dst = packed.data_ptr<float>();
+  at::parallel_for(0, panels, 1, [&](int64_t begin, int64_t end) {
+    for (int64_t p = begin; p < end; ++p)
+      for (int64_t c = 0; c < std::min(kPanel, outputs - p * kPanel); ++c)
+        for (int64_t k = 0; k < inputs; ++k)
+          dst[(p * inputs + k) * kPanel + c] = src[(p * kPanel + c) * inputs + k];
+  });
+  return packed;
+}
+
+// out = x @ weight.T (+ bias), with packed = pack_weight(weight) and
+// `outputs` = weight.size(0). Threads split the panels of each chunk of rows.
+at::Tensor packed_gemm(const at::Tensor& x, const at::Tensor& packed, int64_t outputs,
+                       const std::optional<at::Tensor>& bias) {
+  check_rows(x, "packed_gemm");
+  const int64_t rows = x.size(0), inputs = x.size(1);
+  TORCH_CHECK(packed.dim() == 3 && packed.is_contiguous() && packed.size(1) == inputs &&
+                  packed.size(2) == kPanel && packed.size(0) * kPanel >= outputs,
+              "packed_gemm: the packed weight does not match x's ", inputs, " inputs");
+  TORCH_CHECK(!bias.has_value() || (bias->is_contiguous() && bias->numel() == outputs &&
+                                    bias->scalar_type() == at::kFloat),
+              "packed_gemm: expected a contiguous float32 bias of ", outputs, " values");
   auto out = at::empty({rows, outputs}, x.options());
-  const float* w = weight.const_data_ptr<float>();
+  const float* xs = x.const_data_ptr<float>();
+  const float* ws = packed.const_data_ptr<float>();
   const float* b = bias.has_value() ? bias->const_data_ptr<float>() : nullptr;
   float* o = out.data_ptr<float>();
-  std::vector<const float*> xs(rows);
-  for (int64_t row = 0; row < rows; ++row) xs[row] = x.const_data_ptr<float>() + row * x.stride(0);
-  at::parallel_for(0, outputs, kTile, [&](int64_t begin, int64_t end) {
-    float sums[kBlock];
-    // A tile of weight rows comes from memory once, for the first block of
-    // x rows, and from L2 for the others; each block stays in L1 meanwhile.
-    for (int64_t tile = begin; tile < end; tile += kTile)
-      for (int64_t first = 0; first < rows; first += kBlock) {
-        const int64_t count = std::min(kBlock, rows - first);
-        for (int64_t j = tile; j < std::min(end, tile + kTile); ++j) {
-          dot_block(xs.data() + first, count, w + j * inputs, inputs, sums);
+  const int64_t x_stride = x.stride(0), panels = packed.size(0);
+  const int64_t width = std::max<int64_t>(1, inputs);  // no division by zero
+  const int64_t chunk = std::max(kBlock, kChunkBytes / (width * 4) / kBlock * kBlock);
+  for (int64_t first = 0; first < rows; first += chunk) {
+    const int64_t last = std::min(rows, first + chunk);
+    const int64_t grain = std::max<int64_t>(1, kGrain / (width * kPanel * (last - first)));
+    at::parallel_for(0, panels, grain, [&](int64_t begin, int64_t end) {
+      float sums[kBlock][kPanel];
+      for (int64_t p = begin; p < end; ++p) {
+        const int64_t columns = std::min(kPanel, outputs - p * kPanel);
+        for (int64_t row = first; row < last; row += kBlock) {
+          const int64_t count = std::min(kBlock, last - row);
+          block_sums(count, xs + row * x_stride, x_stride, ws + p * inputs * kPanel, inputs,
+                     sums);
           for (int64_t r = 0; r < count; ++r)
-            o[(first + r) * outputs + j] = b ? sums[r] + b[j] : sums[r];
+            for (int64_t c = 0; c < columns; ++c)
+              o[(row + r) * outputs + p * kPanel + c] =
+                  b ? sums[r][c] + b[p * kPanel + c] : sums[r][c];
         }
       }
-  });
+    });
+  }
   return out;
 }
 
@@ -106,6 +169,7 @@ at::Tensor few_rows_gemm(const at::Tensor& x, const at::Tensor& weight,
 }  // namespace vllm_stub_cpu
 
 TORCH_LIBRARY_FRAGMENT(vllm_stub_cpu, m) {
-  m.def("few_rows_gemm(Tensor x, Tensor weight, Tensor? bias) -> Tensor",
-        &vllm_stub_cpu::few_rows_gemm);
+  m.def("pack_weight(Tensor weight) -> Tensor", &vllm_stub_cpu::pack_weight);
+  m.def("packed_gemm(Tensor x, Tensor packed, int outputs, Tensor? bias) -> Tensor",
+        &vllm_stub_cpu::packed_gemm);
 }

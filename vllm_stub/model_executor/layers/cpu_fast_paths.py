@@ -18,10 +18,6 @@ from vllm_stub import _custom_ops
 
 # Up to this many rows (decode batches) the weight-on-the-left GEMM pays off.
 _FEW_ROWS = 32
-# Up to this many rows the C++ kernel's GEMM beats MKL's: on SmolLM2-135M's
-# weights, 2 threads, all of a decode step's GEMMs take 20/34/55 ms at
-# 1/8/16 rows against MKL's 36/52/64; at 32 rows the two tie (85-92 ms).
-_KERNEL_ROWS = 16
 
 
 def gemm(
@@ -29,28 +25,20 @@ def gemm(
 ) -> torch.Tensor:
     """``F.linear(x, weight, bias)``, as ``(weight @ x.T).T`` for a few rows.
 
+    The GEMM of a weight ``pack_weight`` did not pack (the kernels did not
+    build, the weight is not float32, or the layer was filled by hand).
     Buys decode speed: with a few float32 rows the GEMM is bound by reading
     the weight from memory, and MKL streams it as stored for ``weight @ x.T``
     instead of repacking it on every call as it does for ``x @ weight.T``.
     Measured on SmolLM2-135M's shape, one thread, in the model: 224 ms per
     decode step at batch 32 (270 with ``F.linear`` everywhere), and 1.7x on
-    the LM head alone at 8 and 32 rows with 2 threads. (A weight with fewer
-    outputs than inputs, the MLP's down projection, gains too; an earlier
-    rule left it out.) Correct because ``(W x^T)^T = x W^T`` (the bias is
-    added per output row, as a column). The product is written through the
-    transposed view of a ``[rows, out]`` buffer, so the result is contiguous
-    like ``F.linear``'s without a copy.
-
-    Up to ``_KERNEL_ROWS`` rows the C++ kernel (when built) does it instead:
-    each weight row read once and dotted with every row of ``x`` while it is
-    in L1, which keeps up with memory where MKL does not.
+    the LM head alone at 8 and 32 rows with 2 threads. Correct because
+    ``(W x^T)^T = x W^T`` (the bias is added per output row, as a column).
+    The product is written through the transposed view of a ``[rows, out]``
+    buffer, so the result is contiguous like ``F.linear``'s without a copy.
     """
     if x.dim() != 2 or x.shape[0] > _FEW_ROWS or x.dtype != torch.float32:
         return F.linear(x, weight, bias)
-    if x.shape[0] <= _KERNEL_ROWS and _takes_weight(weight, bias):
-        kernels = kernels_for(x)
-        if kernels is not None:
-            return kernels.few_rows_gemm(x, weight, bias)
     out = torch.empty(x.shape[0], weight.shape[0], dtype=x.dtype)
     if bias is None:
         torch.mm(weight, x.t(), out=out.t())
@@ -59,11 +47,55 @@ def gemm(
     return out
 
 
-def _takes_weight(weight: torch.Tensor, bias: torch.Tensor | None) -> bool:
-    """Whether the GEMM kernel reads this weight and bias as laid out."""
-    if weight.dtype != torch.float32 or not weight.is_contiguous():
-        return False
-    return bias is None or (bias.dtype == torch.float32 and bias.is_contiguous())
+def pack_weight(weight: torch.Tensor) -> torch.Tensor | None:
+    """``weight`` laid out once for the C++ GEMM kernel, or ``None``.
+
+    Buys the largest share of a float32 CPU step. The kernel multiplies
+    blocks of 6 rows by panels of 16 packed weight columns in registers,
+    which runs near the cores' peak at every batch size, where MKL repacks
+    the weight on every call and is slow for a few rows. All of a step's
+    GEMMs on SmolLM2-135M's weights, 2 threads, one run: 28 / 41-44 / 68-91
+    / 457-546 ms at 1 / 8 / 32 / 256 rows, against 31 / 57 / 155-164 / 600
+    for the unpacked path (an earlier C++ kernel up to 16 rows, then MKL).
+    vLLM's CPU backend packs its weights at load time too (for oneDNN, in
+    ``dispatch_cpu_unquantized_gemm``). ``None`` where the kernels did not
+    build or the weight is not a float32 matrix: those keep ``gemm``.
+    """
+    if weight.dim() != 2 or weight.is_meta:
+        return None
+    kernels = _custom_ops.usable(weight)
+    return None if kernels is None else kernels.pack_weight(weight.detach())
+
+
+def packed_gemm(
+    x: torch.Tensor,
+    packed: torch.Tensor,
+    outputs: int,
+    bias: torch.Tensor | None = None,
+) -> torch.Tensor:
+    """``F.linear(x, weight, bias)`` for ``packed = pack_weight(weight)``.
+
+    ``outputs`` is ``weight.shape[0]``. Leading dimensions of ``x`` are kept.
+    """
+    rows = x.reshape(-1, x.shape[-1])
+    if rows.stride(-1) != 1:  # the kernel reads each row as one run
+        rows = rows.contiguous()
+    # the op itself, not ``_custom_ops.kernels()``: a packed weight has no
+    # plain copy left, so it takes the kernel even if they are switched off
+    out = torch.ops.vllm_stub_cpu.packed_gemm(rows, packed, outputs, bias)
+    return out.view(*x.shape[:-1], outputs)
+
+
+def packed_rows(packed: torch.Tensor, ids: torch.Tensor) -> torch.Tensor:
+    """``weight[ids]`` read from ``packed = pack_weight(weight)``.
+
+    Buys memory: a tied embedding looks its tokens up in the LM head's packed
+    copy instead of keeping a plain one (113 MB for SmolLM2-135M). Correct
+    because packing only moves values: weight row ``n`` is column ``n % 16``
+    of panel ``n // 16``.
+    """
+    panel = packed.shape[2]
+    return packed[ids // panel, :, ids % panel]
 
 
 def kernels_for(*tensors: torch.Tensor) -> object | None:

@@ -71,7 +71,7 @@ class LinearBase(nn.Module):
         bias = None if self.skip_bias_add else self.bias
         # contiguous like F.linear's (the CPU GEMM may return a transposed
         # view), as model code may view it with merged dims
-        output = unquantized_gemm(x, self.weight, bias).contiguous()
+        output = unquantized_gemm(self, x, bias).contiguous()
         if not self.return_bias:
             return output
         return output, (self.bias if self.skip_bias_add else None)

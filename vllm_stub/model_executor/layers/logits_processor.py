@@ -49,7 +49,7 @@ class LogitsProcessor(nn.Module):
                 bias = embedding_bias if bias is None else bias + embedding_bias
             # left strided: copying a [batch, vocab] transpose costs more than
             # the sampler's reads of it
-            logits = unquantized_gemm(hidden_states, lm_head.weight, bias)
+            logits = unquantized_gemm(lm_head, hidden_states, bias)
         logits = logits[..., : self.org_vocab_size]
         if self.soft_cap is not None:
             logits = torch.tanh(logits / self.soft_cap) * self.soft_cap

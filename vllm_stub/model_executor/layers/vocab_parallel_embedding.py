@@ -8,6 +8,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from vllm_stub.model_executor.layers import cpu_fast_paths
 from vllm_stub.model_executor.model_loader.weight_utils import check_shape
 from vllm_stub.model_executor.utils import set_weight_attrs
 
@@ -38,13 +39,24 @@ class VocabParallelEmbedding(nn.Module):
             requires_grad=False,
         )
         set_weight_attrs(self.weight, {"weight_loader": self.weight_loader})
+        self.packed_weight: torch.Tensor | None = None
 
     def weight_loader(self, param: nn.Parameter, loaded_weight: torch.Tensor) -> None:
         """Copy the checkpoint's embedding matrix."""
         check_shape(param, loaded_weight, f"{self.prefix or 'embedding'} weight")
         param.data.copy_(loaded_weight)
 
+    def look_up_in(self, packed: torch.Tensor) -> None:
+        """Serve lookups from ``packed``, the tied LM head's packed copy of
+        this weight, and free the plain one (the model then holds it once)."""
+        self.packed_weight = packed
+        self.weight = nn.Parameter(
+            torch.empty(0, dtype=self.weight.dtype), requires_grad=False
+        )
+
     def forward(self, input_ids: torch.Tensor) -> torch.Tensor:
+        if self.packed_weight is not None:
+            return cpu_fast_paths.packed_rows(self.packed_weight, input_ids)
         return F.embedding(input_ids, self.weight)
 
 

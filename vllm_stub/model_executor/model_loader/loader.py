@@ -123,4 +123,35 @@ def get_model(vllm_config: VllmConfig) -> nn.Module:
             f"weights not initialized from the checkpoint in {model_config.model!r}: "
             f"{missing}"
         )
+    _process_weights_after_loading(model)
     return model.eval()
+
+
+def _process_weights_after_loading(model: nn.Module) -> None:
+    """Let each GEMM layer prepare its loaded weight (vLLM's hook of that name).
+
+    Linear layers and the LM head pack theirs for the C++ GEMM kernel and
+    drop the plain copy (vLLM keeps the LM head's, since its embedding class
+    serves both; here the head's weight serves only the GEMM). A tied LM head
+    shares the head's packed copy: the embedding looks its tokens up there
+    and drops its plain one too.
+    """
+    # Imported here: the layers import this package (weight_utils).
+    from vllm_stub.model_executor.layers.linear import LinearBase
+    from vllm_stub.model_executor.layers.utils import dispatch_cpu_unquantized_gemm
+    from vllm_stub.model_executor.layers.vocab_parallel_embedding import (
+        ParallelLMHead,
+        VocabParallelEmbedding,
+    )
+
+    embeddings = {
+        id(module.weight): module
+        for module in model.modules()
+        if type(module) is VocabParallelEmbedding
+    }
+    for module in model.modules():
+        if isinstance(module, (LinearBase, ParallelLMHead)):
+            tied = embeddings.get(id(module.weight))
+            packed = dispatch_cpu_unquantized_gemm(module, remove_weight=True)
+            if tied is not None and packed is not None:
+                tied.look_up_in(packed)
