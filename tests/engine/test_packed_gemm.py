@@ -1,7 +1,7 @@
 """The packed-weight GEMM: ``F.linear``'s values, whatever the rows' batch.
 
 A float32 linear layer's weight is packed at load time for the C++ kernel
-(``cpu_fast_paths.pack_weight``) and its plain copy freed; these check the
+(``cpu_fast_paths.pack_weight_``, in place); these check the
 product against ``F.linear`` and what loading leaves in the model.
 """
 
@@ -17,7 +17,7 @@ from vllm_stub.model_executor.layers.linear import LinearBase
 
 
 def _packed_linear(x, weight, bias=None):
-    packed = cpu_fast_paths.pack_weight(weight)
+    packed = cpu_fast_paths.pack_weight_(weight.clone())  # packs in place
     # the kernels must build here (see the ``kernel_path`` fixture)
     assert packed is not None, "a float32 weight packs once the kernels build"
     return cpu_fast_paths.packed_gemm(x, packed, weight.shape[0], bias)
@@ -76,13 +76,33 @@ def test_leading_dimensions_and_strided_rows_are_kept() -> None:
         torch.testing.assert_close(_packed_linear(x, weight), F.linear(x, weight))
 
 
+def test_whole_panels_pack_in_their_own_storage() -> None:
+    """So loading never holds a layer (the LM head: 113 MB) twice."""
+    weight = torch.randn(48, 40)
+    plain = weight.clone()
+    packed = cpu_fast_paths.pack_weight_(weight)
+    assert packed.data_ptr() == weight.data_ptr()
+    # panel p, input k, lane c is weight row 16p + c, column k
+    assert torch.equal(packed, plain.view(3, 16, 40).transpose(1, 2))
+
+
+def test_rows_short_of_a_panel_pack_into_a_padded_copy() -> None:
+    weight = torch.randn(20, 8)
+    plain = weight.clone()
+    packed = cpu_fast_paths.pack_weight_(weight)
+    assert torch.equal(weight, plain)  # untouched: the copy was packed
+    assert torch.equal(packed[0], plain[:16].t())
+    assert torch.equal(packed[1, :, :4], plain[16:].t())
+    assert not packed[1, :, 4:].any()
+
+
 def test_only_float32_matrices_pack_and_only_with_the_kernels(kernel_path) -> None:
     matrix = torch.randn(32, 16)
-    assert (cpu_fast_paths.pack_weight(matrix) is not None) == (
+    assert (cpu_fast_paths.pack_weight_(matrix) is not None) == (
         kernel_path == "kernels"
     )
-    assert cpu_fast_paths.pack_weight(matrix.bfloat16()) is None
-    assert cpu_fast_paths.pack_weight(torch.randn(2, 32, 16)) is None
+    assert cpu_fast_paths.pack_weight_(matrix.bfloat16()) is None
+    assert cpu_fast_paths.pack_weight_(torch.randn(2, 32, 16)) is None
 
 
 def test_loading_packs_each_weight_once_and_frees_the_plain_copies(

@@ -1,9 +1,9 @@
-// pack_weight and packed_gemm: x @ weight.T over a weight laid out once, at
+// pack_weight_ and packed_gemm: x @ weight.T over a weight laid out once, at
 // load time, for this GEMM; registered into torch.ops.vllm_stub_cpu beside
 // the layer kernels of ops.cpp.
 //
-// The packed weight is [ceil(out / 16), in, 16]: panels of 16 output
-// features, each stored input by input, so one step of the inner loop loads
+// The packed weight is [out / 16, in, 16] (out padded to whole panels by
+// the caller): panels of 16 output features, each stored input by input, so one step of the inner loop loads
 // 16 weights contiguously. The microkernel keeps a block of up to 6 rows of
 // x times a panel (12 vector registers of sums) in registers: per input it
 // loads two vectors of the panel, broadcasts one value of each x row and
@@ -14,11 +14,11 @@
 // on its batch.
 
 #include <ATen/ops/empty.h>
-#include <ATen/ops/zeros.h>
 #include <torch/library.h>
 
 #include <algorithm>
 #include <optional>
+#include <vector>
 #if defined(__AVX2__) && defined(__FMA__)
 #include <immintrin.h>
 #endif
@@ -104,27 +104,30 @@ void block_sums(int64_t rows, const float* x, int64_t x_stride, const float* pan
   }
 }
 
-// [out, in] -> [ceil(out / 16), in, 16], the last panel padded with zeros.
-at::Tensor pack_weight(const at::Tensor& weight) {
-  TORCH_CHECK(weight.dim() == 2 && weight.scalar_type() == at::kFloat,
-              "pack_weight: expected a float32 [out, in] weight");
-  const int64_t outputs = weight.size(0), inputs = weight.size(1);
-  const int64_t panels = (outputs + kPanel - 1) / kPanel;
-  auto packed = at::zeros({panels, inputs, kPanel}, weight.options());
-  const auto w = weight.contiguous();
-  const float* src = w.const_data_ptr<float>();
-  float* dst = packed.data_ptr<float>();
+// Packs a [out, in] weight (out a multiple of 16) in place into the layout
+// [out / 16, in, 16]. Rows 16p..16p+15 of the plain layout and panel p of
+// the packed one are the same bytes, so each panel is transposed through a
+// buffer of its own size: the model is never held twice while it packs.
+void pack_weight_(at::Tensor& weight) {
+  TORCH_CHECK(weight.dim() == 2 && weight.scalar_type() == at::kFloat &&
+                  weight.is_contiguous() && weight.size(0) % kPanel == 0,
+              "pack_weight_: expected a contiguous float32 [out, in] weight, out a "
+              "multiple of ", kPanel);
+  const int64_t inputs = weight.size(1), panels = weight.size(0) / kPanel;
+  float* data = weight.data_ptr<float>();
   at::parallel_for(0, panels, 1, [&](int64_t begin, int64_t end) {
-    for (int64_t p = begin; p < end; ++p)
-      for (int64_t c = 0; c < std::min(kPanel, outputs - p * kPanel); ++c)
-        for (int64_t k = 0; k < inputs; ++k)
-          dst[(p * inputs + k) * kPanel + c] = src[(p * kPanel + c) * inputs + k];
+    std::vector<float> rows(kPanel * inputs);
+    for (int64_t p = begin; p < end; ++p) {
+      float* panel = data + p * kPanel * inputs;
+      std::copy(panel, panel + kPanel * inputs, rows.data());
+      for (int64_t c = 0; c < kPanel; ++c)
+        for (int64_t k = 0; k < inputs; ++k) panel[k * kPanel + c] = rows[c * inputs + k];
+    }
   });
-  return packed;
 }
 
-// out = x @ weight.T (+ bias), with packed = pack_weight(weight) and
-// `outputs` = weight.size(0). Threads split the panels of each chunk of rows.
+// out = x @ weight.T (+ bias), with packed = weight after pack_weight_,
+// viewed as [panels, in, 16], and `outputs` = weight.size(0). Threads split the panels of each chunk of rows.
 at::Tensor packed_gemm(const at::Tensor& x, const at::Tensor& packed, int64_t outputs,
                        const std::optional<at::Tensor>& bias) {
   check_rows(x, "packed_gemm");
@@ -169,7 +172,7 @@ at::Tensor packed_gemm(const at::Tensor& x, const at::Tensor& packed, int64_t ou
 }  // namespace vllm_stub_cpu
 
 TORCH_LIBRARY_FRAGMENT(vllm_stub_cpu, m) {
-  m.def("pack_weight(Tensor weight) -> Tensor", &vllm_stub_cpu::pack_weight);
+  m.def("pack_weight_(Tensor(a!) weight) -> ()", &vllm_stub_cpu::pack_weight_);
   m.def("packed_gemm(Tensor x, Tensor packed, int outputs, Tensor? bias) -> Tensor",
         &vllm_stub_cpu::packed_gemm);
 }

@@ -18,6 +18,8 @@ from vllm_stub import _custom_ops
 
 # Up to this many rows (decode batches) the weight-on-the-left GEMM pays off.
 _FEW_ROWS = 32
+# Output features per panel of the packed layout (``kPanel`` of gemm.cpp).
+_PANEL = 16
 
 
 def gemm(
@@ -25,7 +27,7 @@ def gemm(
 ) -> torch.Tensor:
     """``F.linear(x, weight, bias)``, as ``(weight @ x.T).T`` for a few rows.
 
-    The GEMM of a weight ``pack_weight`` did not pack (the kernels did not
+    The GEMM of a weight ``pack_weight_`` did not pack (the kernels did not
     build, the weight is not float32, or the layer was filled by hand).
     Buys decode speed: with a few float32 rows the GEMM is bound by reading
     the weight from memory, and MKL streams it as stored for ``weight @ x.T``
@@ -47,8 +49,8 @@ def gemm(
     return out
 
 
-def pack_weight(weight: torch.Tensor) -> torch.Tensor | None:
-    """``weight`` laid out once for the C++ GEMM kernel, or ``None``.
+def pack_weight_(weight: torch.Tensor) -> torch.Tensor | None:
+    """``weight`` laid out for the C++ GEMM kernel, in its own storage; or ``None``.
 
     Buys the largest share of a float32 CPU step. The kernel multiplies
     blocks of 6 rows by panels of 16 packed weight columns in registers,
@@ -57,14 +59,26 @@ def pack_weight(weight: torch.Tensor) -> torch.Tensor | None:
     GEMMs on SmolLM2-135M's weights, 2 threads, one run: 28 / 41-44 / 68-91
     / 457-546 ms at 1 / 8 / 32 / 256 rows, against 31 / 57 / 155-164 / 600
     for the unpacked path (an earlier C++ kernel up to 16 rows, then MKL).
-    vLLM's CPU backend packs its weights at load time too (for oneDNN, in
-    ``dispatch_cpu_unquantized_gemm``). ``None`` where the kernels did not
-    build or the weight is not a float32 matrix: those keep ``gemm``.
+    vLLM's CPU backend packs its weights after loading too (for oneDNN, in
+    ``dispatch_cpu_unquantized_gemm``).
+
+    In place, so packing never holds the model twice: afterwards ``weight``
+    holds the packed layout and must not be read as a matrix. (A weight
+    whose rows do not fill whole panels is padded into a copy, which is
+    packed instead.) ``None``, with ``weight`` untouched, where the kernels
+    did not build or it is not a float32 matrix: those keep ``gemm``.
     """
     if weight.dim() != 2 or weight.is_meta:
         return None
     kernels = _custom_ops.usable(weight)
-    return None if kernels is None else kernels.pack_weight(weight.detach())
+    if kernels is None:
+        return None
+    packed = weight.detach()
+    if packed.shape[0] % _PANEL:
+        packed = F.pad(packed, (0, 0, 0, -packed.shape[0] % _PANEL))
+    packed = packed.contiguous()
+    kernels.pack_weight_(packed)
+    return packed.view(-1, packed.shape[1], _PANEL)
 
 
 def packed_gemm(
@@ -73,7 +87,7 @@ def packed_gemm(
     outputs: int,
     bias: torch.Tensor | None = None,
 ) -> torch.Tensor:
-    """``F.linear(x, weight, bias)`` for ``packed = pack_weight(weight)``.
+    """``F.linear(x, weight, bias)`` for ``packed = pack_weight_(weight)``.
 
     ``outputs`` is ``weight.shape[0]``. Leading dimensions of ``x`` are kept.
     """
@@ -87,7 +101,7 @@ def packed_gemm(
 
 
 def packed_rows(packed: torch.Tensor, ids: torch.Tensor) -> torch.Tensor:
-    """``weight[ids]`` read from ``packed = pack_weight(weight)``.
+    """``weight[ids]`` read from ``packed = pack_weight_(weight)``.
 
     Buys memory: a tied embedding looks its tokens up in the LM head's packed
     copy instead of keeping a plain one (113 MB for SmolLM2-135M). Correct

@@ -8,30 +8,28 @@ from torch import nn
 from vllm_stub.model_executor.layers import cpu_fast_paths
 
 
-def dispatch_cpu_unquantized_gemm(
-    layer: nn.Module, remove_weight: bool
-) -> torch.Tensor | None:
+def dispatch_cpu_unquantized_gemm(layer: nn.Module) -> torch.Tensor | None:
     """Choose ``layer``'s GEMM once its weight is loaded, as vLLM's CPU backend does.
 
-    A weight the C++ GEMM kernel takes is packed once for it
-    (``cpu_fast_paths.pack_weight``) and ``layer.cpu_linear`` multiplies by
-    the packed copy. ``remove_weight`` then frees the plain one, as vLLM
-    does for a linear layer's (vLLM keeps an embedding's, which serves its
-    lookups). Other weights keep the plain GEMM. Returns the packed weight,
-    or ``None``.
+    A weight the C++ GEMM kernel takes is packed for it, in place
+    (``cpu_fast_paths.pack_weight_``), and ``layer.cpu_linear`` multiplies
+    by the packed layout; ``layer.weight`` becomes an empty parameter, as
+    vLLM's ``remove_weight=True`` leaves it. vLLM's ``remove_weight`` flag is
+    gone: a weight packed in place cannot stay readable as a matrix, so a
+    tied embedding looks its tokens up in the packed layout instead
+    (``VocabParallelEmbedding.look_up_in``). Other weights keep the plain
+    GEMM. Returns the packed weight, or ``None``.
     """
-    packed = cpu_fast_paths.pack_weight(layer.weight)
+    weight = layer.weight
+    packed = cpu_fast_paths.pack_weight_(weight)
     if packed is None:
         layer.cpu_linear = cpu_fast_paths.gemm
         return None
-    outputs = layer.weight.shape[0]
-    layer.cpu_linear = lambda x, weight, bias: cpu_fast_paths.packed_gemm(
+    outputs = weight.shape[0]
+    layer.cpu_linear = lambda x, _weight, bias: cpu_fast_paths.packed_gemm(
         x, packed, outputs, bias
     )
-    if remove_weight:
-        layer.weight = nn.Parameter(
-            torch.empty(0, dtype=layer.weight.dtype), requires_grad=False
-        )
+    layer.weight = nn.Parameter(torch.empty(0, dtype=weight.dtype), requires_grad=False)
     return packed
 
 

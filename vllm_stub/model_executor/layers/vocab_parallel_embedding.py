@@ -47,8 +47,11 @@ class VocabParallelEmbedding(nn.Module):
         param.data.copy_(loaded_weight)
 
     def look_up_in(self, packed: torch.Tensor) -> None:
-        """Serve lookups from ``packed``, the tied LM head's packed copy of
-        this weight, and free the plain one (the model then holds it once)."""
+        """Look tokens up in ``packed`` and free the plain weight.
+
+        ``packed`` is the tied LM head's packed copy of this weight
+        (``cpu_fast_paths.packed_rows``), so the model holds it once.
+        """
         self.packed_weight = packed
         self.weight = nn.Parameter(
             torch.empty(0, dtype=self.weight.dtype), requires_grad=False

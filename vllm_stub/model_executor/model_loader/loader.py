@@ -130,11 +130,11 @@ def get_model(vllm_config: VllmConfig) -> nn.Module:
 def _process_weights_after_loading(model: nn.Module) -> None:
     """Let each GEMM layer prepare its loaded weight (vLLM's hook of that name).
 
-    Linear layers and the LM head pack theirs for the C++ GEMM kernel and
-    drop the plain copy (vLLM keeps the LM head's, since its embedding class
-    serves both; here the head's weight serves only the GEMM). A tied LM head
-    shares the head's packed copy: the embedding looks its tokens up there
-    and drops its plain one too.
+    Linear layers and the LM head pack theirs in place for the C++ GEMM
+    kernel, so the model is held once, packed. vLLM keeps the LM head's
+    plain weight, as its embedding class serves both; here the head's
+    weight serves only the GEMM, and a tied embedding looks its tokens up in
+    the packed layout.
     """
     # Imported here: the layers import this package (weight_utils).
     from vllm_stub.model_executor.layers.linear import LinearBase
@@ -152,6 +152,6 @@ def _process_weights_after_loading(model: nn.Module) -> None:
     for module in model.modules():
         if isinstance(module, (LinearBase, ParallelLMHead)):
             tied = embeddings.get(id(module.weight))
-            packed = dispatch_cpu_unquantized_gemm(module, remove_weight=True)
+            packed = dispatch_cpu_unquantized_gemm(module)
             if tied is not None and packed is not None:
                 tied.look_up_in(packed)
