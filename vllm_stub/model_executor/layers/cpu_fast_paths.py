@@ -90,12 +90,15 @@ def packed_gemm(
     """``F.linear(x, weight, bias)`` for ``packed = pack_weight_(weight)``.
 
     ``outputs`` is ``weight.shape[0]``. Leading dimensions of ``x`` are kept.
+    The op is called as such, not through ``_custom_ops.kernels()``: a packed
+    weight has no plain copy left, so it takes the kernel even if they are
+    switched off after loading.
     """
+    if x.dim() == 2 and x.stride(1) == 1:  # the engine's rows: no reshaping
+        return torch.ops.vllm_stub_cpu.packed_gemm(x, packed, outputs, bias)
     rows = x.reshape(-1, x.shape[-1])
-    if rows.stride(-1) != 1:  # the kernel reads each row as one run
+    if rows.stride(1) != 1:  # the kernel reads each row as one run
         rows = rows.contiguous()
-    # the op itself, not ``_custom_ops.kernels()``: a packed weight has no
-    # plain copy left, so it takes the kernel even if they are switched off
     out = torch.ops.vllm_stub_cpu.packed_gemm(rows, packed, outputs, bias)
     return out.view(*x.shape[:-1], outputs)
 
