@@ -133,3 +133,32 @@ def test_loading_packs_each_weight_once_and_frees_the_plain_copies(
         torch.testing.assert_close(
             model.compute_logits(hidden), hf_model.lm_head(hidden)
         )
+
+
+def test_a_weight_tied_to_another_kind_of_layer_stays_unpacked() -> None:
+    """Packing in place would scramble the other layer's view of the weight."""
+    from vllm_stub.model_executor.layers.linear import RowParallelLinear
+    from vllm_stub.model_executor.layers.utils import unquantized_gemm
+    from vllm_stub.model_executor.layers.vocab_parallel_embedding import (
+        ParallelLMHead,
+    )
+    from vllm_stub.model_executor.model_loader.loader import (
+        _process_weights_after_loading,
+    )
+
+    torch.manual_seed(0)
+    model = torch.nn.Module()
+    model.embed = torch.nn.Embedding(32, 16)  # a model's own, tied by hand
+    model.lm_head = ParallelLMHead(32, 16)
+    model.lm_head.weight = model.embed.weight
+    model.proj = RowParallelLinear(16, 16, bias=False)
+    torch.nn.init.normal_(model.proj.weight)
+    plain, proj = model.embed.weight.detach().clone(), model.proj.weight.clone()
+    _process_weights_after_loading(model)
+    assert torch.equal(model.embed.weight, plain)
+    assert model.lm_head.weight is model.embed.weight
+    assert model.proj.weight.numel() == 0  # not shared: packed as usual
+    x = torch.randn(3, 16)
+    with torch.inference_mode():
+        torch.testing.assert_close(unquantized_gemm(model.lm_head, x), x @ plain.T)
+        torch.testing.assert_close(model.proj(x)[0], x @ proj.T)

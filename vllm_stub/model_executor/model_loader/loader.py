@@ -134,7 +134,8 @@ def _process_weights_after_loading(model: nn.Module) -> None:
     kernel, so the model is held once, packed. vLLM keeps the LM head's
     plain weight, as its embedding class serves both; here the head's
     weight serves only the GEMM, and a tied embedding looks its tokens up in
-    the packed layout.
+    the packed layout. A weight shared with any other kind of layer (a
+    model's own ``nn.Embedding`` tied by hand) stays unpacked.
     """
     # Imported here: the layers import this package (weight_utils).
     from vllm_stub.model_executor.layers.linear import LinearBase
@@ -144,14 +145,19 @@ def _process_weights_after_loading(model: nn.Module) -> None:
         VocabParallelEmbedding,
     )
 
-    embeddings = {
-        id(module.weight): module
-        for module in model.modules()
-        if type(module) is VocabParallelEmbedding
-    }
+    # Who holds each parameter: packing in place scrambles a weight for every
+    # holder, and only a plain embedding can switch to the packed layout.
+    holders: dict[int, list[nn.Module]] = {}
     for module in model.modules():
-        if isinstance(module, (LinearBase, ParallelLMHead)):
-            tied = embeddings.get(id(module.weight))
-            packed = dispatch_cpu_unquantized_gemm(module)
-            if tied is not None and packed is not None:
-                tied.look_up_in(packed)
+        for param in module.parameters(recurse=False):
+            holders.setdefault(id(param), []).append(module)
+    for module in model.modules():
+        if not isinstance(module, (LinearBase, ParallelLMHead)):
+            continue
+        others = [m for m in holders.get(id(module.weight), []) if m is not module]
+        if any(type(m) is not VocabParallelEmbedding for m in others):
+            continue  # shared with a layer that reads it plainly: left unpacked
+        packed = dispatch_cpu_unquantized_gemm(module)
+        if packed is not None:
+            for embedding in others:
+                embedding.look_up_in(packed)
