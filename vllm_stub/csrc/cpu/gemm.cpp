@@ -3,15 +3,15 @@
 // the layer kernels of ops.cpp.
 //
 // The packed weight is [out / 16, in, 16] (out padded to whole panels by
-// the caller): panels of 16 output features, each stored input by input, so one step of the inner loop loads
-// 16 weights contiguously. The microkernel keeps a block of up to 6 rows of
-// x times a panel (12 vector registers of sums) in registers: per input it
-// loads two vectors of the panel, broadcasts one value of each x row and
-// issues 12 fused multiply-adds, so arithmetic, not loads, sets its pace at
-// every batch size. MKL and oneDNN reach that rate only for large batches,
-// and MKL repacks the weight on every call. Each output is summed the same
-// way whichever rows share the call, so a sequence's result does not depend
-// on its batch.
+// the caller): panels of 16 output features, each stored input by input, so
+// one step of the inner loop loads 16 weights contiguously. The microkernel
+// keeps a block of up to 6 rows of x times a panel (12 vector registers of
+// sums) in registers: per input it loads two vectors of the panel,
+// broadcasts one value of each x row and issues 12 fused multiply-adds, so
+// arithmetic, not loads, sets its pace at every batch size. MKL and oneDNN
+// reach that rate only for large batches, and MKL repacks the weight on
+// every call. Each output is summed the same way whichever rows share the
+// call, so a sequence's result does not depend on its batch.
 
 #include <ATen/ops/empty.h>
 #include <torch/library.h>
@@ -127,7 +127,8 @@ void pack_weight_(at::Tensor& weight) {
 }
 
 // out = x @ weight.T (+ bias), with packed = weight after pack_weight_,
-// viewed as [panels, in, 16], and `outputs` = weight.size(0). Threads split the panels of each chunk of rows.
+// viewed as [panels, in, 16], and `outputs` = weight.size(0). Threads split
+// the panels of each chunk of rows.
 at::Tensor packed_gemm(const at::Tensor& x, const at::Tensor& packed, int64_t outputs,
                        const std::optional<at::Tensor>& bias) {
   check_rows(x, "packed_gemm");
