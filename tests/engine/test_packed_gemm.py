@@ -13,7 +13,12 @@ import torch.nn.functional as F
 
 from vllm_stub import LLM
 from vllm_stub.model_executor.layers import cpu_fast_paths
-from vllm_stub.model_executor.layers.linear import LinearBase
+from vllm_stub.model_executor.layers.linear import LinearBase, RowParallelLinear
+from vllm_stub.model_executor.layers.utils import unquantized_gemm
+from vllm_stub.model_executor.layers.vocab_parallel_embedding import ParallelLMHead
+from vllm_stub.model_executor.model_loader.loader import (
+    _process_weights_after_loading,
+)
 
 
 def _packed_linear(x, weight, bias=None):
@@ -137,15 +142,6 @@ def test_loading_packs_each_weight_once_and_frees_the_plain_copies(
 
 def test_a_weight_tied_to_another_kind_of_layer_stays_unpacked() -> None:
     """Packing in place would scramble the other layer's view of the weight."""
-    from vllm_stub.model_executor.layers.linear import RowParallelLinear
-    from vllm_stub.model_executor.layers.utils import unquantized_gemm
-    from vllm_stub.model_executor.layers.vocab_parallel_embedding import (
-        ParallelLMHead,
-    )
-    from vllm_stub.model_executor.model_loader.loader import (
-        _process_weights_after_loading,
-    )
-
     torch.manual_seed(0)
     model = torch.nn.Module()
     model.embed = torch.nn.Embedding(32, 16)  # a model's own, tied by hand

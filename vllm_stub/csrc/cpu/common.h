@@ -1,5 +1,6 @@
-// Helpers shared by the CPU kernels (ops.cpp, gemm.cpp): argument checks,
-// vectorizable dot and exp, and a row loop that uses threads for big inputs.
+// Helpers of the CPU kernels: the argument check both ops.cpp and gemm.cpp
+// use, and for ops.cpp a vectorizable dot and exp and a row loop that uses
+// threads for big inputs.
 #pragma once
 
 #include <ATen/Parallel.h>
