@@ -24,7 +24,8 @@ from vllm_stub.logger import init_logger
 logger = init_logger(__name__)
 
 _SOURCES = [
-    Path(__file__).parent / "csrc" / "cpu" / name for name in ("ops.cpp", "gemm.cpp")
+    Path(__file__).parent / "csrc" / "cpu" / name
+    for name in ("ops.cpp", "gemm.cpp", "attention.cpp")
 ]
 # No implicit fused multiply-add (the GEMM's are explicit): the layer kernels
 # round like the PyTorch ops they replace.

@@ -96,7 +96,7 @@ def test_core_install_verify_and_demo_ask_for_the_runtime_extra(tmp_path, run):
     pip = run([venv / "bin/pip", "install", "-q", root], timeout=900)
     assert pip.returncode == 0, pip.stderr[-2000:]
     # the engine's kernel sources ship, to be compiled where the extra is
-    for name in ("ops.cpp", "gemm.cpp", "common.h"):
+    for name in ("ops.cpp", "gemm.cpp", "attention.cpp", "common.h"):
         assert list(venv.glob(f"lib/python*/site-packages/vllm_stub/csrc/cpu/{name}"))
     scaffold = venv / "bin/scaffold"
     for argv in (["verify", "LlamaForCausalLM", "--root", root], ["demo"]):

@@ -86,13 +86,13 @@ def _reference_attention(q, caches, slots, lens, kv_heads, window, scale):
     return torch.stack(outputs)
 
 
-@pytest.mark.parametrize("case", sorted(ATTENTION_CASES))
-def test_decode_attention_writes_the_token_and_attends_its_context(
-    case: str, kernel_path: str
+def _check_decode_attention(
+    slots, lens, heads, kv_heads, window, dim, kernel_path, cache_len=8
 ) -> None:
-    slots, lens, heads, kv_heads, window = ATTENTION_CASES[case]
-    dim, batch, scale = 16, len(slots), 0.25
-    caches = (torch.randn(4, kv_heads, 8, dim), torch.randn(4, kv_heads, 8, dim))
+    """The kernel writes each new token and attends as SDPA over its context."""
+    batch, scale = len(slots), 0.25
+    cache_shape = (4, kv_heads, cache_len, dim)
+    caches = (torch.randn(cache_shape), torch.randn(cache_shape))
     before = tuple(c.clone() for c in caches)
     # key and value as the split views of one fused projection
     qkv = torch.randn(batch, (heads + 2 * kv_heads) * dim)
@@ -113,6 +113,25 @@ def test_decode_attention_writes_the_token_and_attends_its_context(
         assert torch.equal(cache, expected)
     expected = _reference_attention(q, caches, slots, lens, kv_heads, window, scale)
     torch.testing.assert_close(out, expected)
+
+
+@pytest.mark.parametrize("case", sorted(ATTENTION_CASES))
+def test_decode_attention_writes_the_token_and_attends_its_context(
+    case: str, kernel_path: str
+) -> None:
+    _check_decode_attention(*ATTENTION_CASES[case], dim=16, kernel_path=kernel_path)
+
+
+# head sizes of whole 64-float blocks, of 8-float blocks and of neither, which
+# the kernel's vector forms and its plain loops each take
+@pytest.mark.parametrize("dim", [64, 128, 40, 12])
+def test_decode_attention_over_long_contexts(dim: int, kernel_path: str) -> None:
+    # the kernel scores 8 positions at a time: lengths on and off a multiple
+    # of 8, and a window that starts mid-way
+    for window in (None, 13):
+        _check_decode_attention(
+            [3, 0, 1], [40, 21, 9], 6, 2, window, dim, kernel_path, cache_len=48
+        )
 
 
 def test_decode_attention_refuses_a_length_outside_the_cache(kernel_path) -> None:

@@ -1,5 +1,6 @@
 // Fused float32 CPU kernels for a decode step's layer ops, registered as
-// torch.ops.vllm_stub_cpu (the GEMM is in gemm.cpp).
+// torch.ops.vllm_stub_cpu (the GEMM is in gemm.cpp, decode attention in
+// attention.cpp).
 //
 // vLLM's CPU backend calls C++ kernels (csrc/cpu) for the same four jobs:
 // RMSNorm with the fused residual add, SiLU-and-mul, rotary embedding and
@@ -20,7 +21,6 @@
 #include <torch/library.h>
 
 #include <tuple>
-#include <vector>
 
 #include "common.h"
 
@@ -132,80 +132,6 @@ std::tuple<at::Tensor, at::Tensor> rotary_embedding(const at::Tensor& positions,
           rotate_heads(key, positions, cos_sin, head_size, is_neox)};
 }
 
-// One token per sequence: write its key/value at position context_len - 1 of
-// its cache slot, then attend over that sequence's own context (the last
-// sliding_window positions of it when sliding_window > 0). Query heads share
-// key/value heads in groups (GQA). softmax(q.k * scale) . v per head, with
-// the maximum subtracted before exp as SDPA does.
-at::Tensor decode_attention(const at::Tensor& query, const at::Tensor& key,
-                            const at::Tensor& value, at::Tensor& key_cache,
-                            at::Tensor& value_cache, const at::Tensor& slots,
-                            const at::Tensor& context_lens, double scale,
-                            int64_t sliding_window) {
-  check_rows(query, "decode_attention");
-  check_rows(key, "decode_attention");
-  check_rows(value, "decode_attention");
-  TORCH_CHECK(key_cache.is_contiguous() && value_cache.is_contiguous() &&
-                  key_cache.scalar_type() == at::kFloat &&
-                  slots.scalar_type() == at::kLong && slots.is_contiguous() &&
-                  context_lens.scalar_type() == at::kLong && context_lens.is_contiguous(),
-              "decode_attention: expected contiguous float32 caches, int64 slots and lengths");
-  const int64_t batch = query.size(0), kv_heads = key_cache.size(1);
-  const int64_t max_len = key_cache.size(2), dim = key_cache.size(3);
-  const int64_t heads = query.size(1) / dim, group = heads / kv_heads;
-  const int64_t* slot = slots.const_data_ptr<int64_t>();
-  const int64_t* lens = context_lens.const_data_ptr<int64_t>();
-  auto cache_row = [&](float* base, int64_t b, int64_t kv, int64_t position) {
-    return base + ((slot[b] * kv_heads + kv) * max_len + position) * dim;
-  };
-  float* kc = key_cache.data_ptr<float>();
-  float* vc = value_cache.data_ptr<float>();
-  for (int64_t b = 0; b < batch; ++b) {
-    TORCH_CHECK(lens[b] >= 1 && lens[b] <= max_len && slot[b] >= 0 &&
-                    slot[b] < key_cache.size(0),
-                "decode_attention: context length or slot outside the cache");
-    for (int64_t kv = 0; kv < kv_heads; ++kv) {
-      const float* k = key.const_data_ptr<float>() + b * key.stride(0) + kv * dim;
-      const float* v = value.const_data_ptr<float>() + b * value.stride(0) + kv * dim;
-      std::copy(k, k + dim, cache_row(kc, b, kv, lens[b] - 1));
-      std::copy(v, v + dim, cache_row(vc, b, kv, lens[b] - 1));
-    }
-  }
-  auto out = at::empty({batch, heads * dim}, query.options());
-  int64_t longest = 1;
-  for (int64_t b = 0; b < batch; ++b) longest = std::max(longest, lens[b]);
-  // Split over (sequence, head) once a chunk holds ~16K multiply-adds: the
-  // threads are awake from the GEMM before, and at batch 8 with 64 cached
-  // positions two chunks take 61 us where one takes 95 (measured).
-  const int64_t grain = std::max<int64_t>(1, (int64_t(1) << 14) / (longest * dim));
-  at::parallel_for(0, batch * heads, grain, [&](int64_t begin, int64_t end) {
-    std::vector<float> weights(longest);
-    for (int64_t task = begin; task < end; ++task) {
-      const int64_t b = task / heads, h = task % heads, kv = h / group;
-      const int64_t stop = lens[b];
-      const int64_t start = sliding_window > 0 ? std::max<int64_t>(0, stop - sliding_window) : 0;
-      const float* q = query.const_data_ptr<float>() + b * query.stride(0) + h * dim;
-      float* w = weights.data();
-      const int64_t count = stop - start;
-      for (int64_t p = 0; p < count; ++p)
-        w[p] = dot(q, cache_row(kc, b, kv, start + p), dim) * float(scale);
-      const float highest = *std::max_element(w, w + count);
-      // exps in a loop of their own, which vectorizes; the sum is serial
-      for (int64_t p = 0; p < count; ++p) w[p] = vector_exp(w[p] - highest);
-      float total = 0.0f;
-      for (int64_t p = 0; p < count; ++p) total += w[p];
-      float* o = out.data_ptr<float>() + b * heads * dim + h * dim;
-      std::fill(o, o + dim, 0.0f);
-      for (int64_t p = 0; p < count; ++p) {
-        const float* v = cache_row(vc, b, kv, start + p);
-        for (int64_t i = 0; i < dim; ++i) o[i] += w[p] * v[i];
-      }
-      for (int64_t i = 0; i < dim; ++i) o[i] /= total;
-    }
-  });
-  return out;
-}
-
 }  // namespace
 }  // namespace vllm_stub_cpu
 
@@ -221,9 +147,4 @@ TORCH_LIBRARY(vllm_stub_cpu, m) {
       "rotary_embedding(Tensor positions, Tensor query, Tensor key, int head_size,"
       " Tensor cos_sin, bool is_neox) -> (Tensor, Tensor)",
       &rotary_embedding);
-  m.def(
-      "decode_attention(Tensor query, Tensor key, Tensor value,"
-      " Tensor(a!) key_cache, Tensor(b!) value_cache, Tensor slots,"
-      " Tensor context_lens, float scale, int sliding_window) -> Tensor",
-      &decode_attention);
 }

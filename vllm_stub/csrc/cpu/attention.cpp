@@ -1,0 +1,191 @@
+// decode_attention: one new token per sequence against its KV cache,
+// registered into torch.ops.vllm_stub_cpu beside the kernels of ops.cpp.
+//
+// A decode step's attention is small dot products: at batch 32 with 64
+// cached positions, 288 (sequence, head) pairs of 64 dot products of 64
+// floats each way. Written as one dot after another, each dot ends in a
+// horizontal sum of its vector, which cost as much as the multiplies; the
+// AVX2 forms below take 8 positions at once for q . k and keep the whole
+// output row in registers for the weighted sum of v, which halves the
+// kernel's time (measured: 233 -> 117 us per layer at batch 32, 81 -> 39 at
+// batch 8). They add in exactly the order of the plain loops, so each
+// position's score and each output are the same bits on either form.
+
+#include <ATen/ops/empty.h>
+#include <torch/library.h>
+
+#include <algorithm>
+#include <vector>
+#if defined(__AVX2__)
+#include <immintrin.h>
+#endif
+
+#include "common.h"
+
+namespace vllm_stub_cpu {
+namespace {
+
+#if defined(__AVX2__)
+// Eight positions' sums of q . k, each an 8-lane vector of partial sums,
+// folded as dot() folds its lanes (halves, then pairs, then neighbours) and
+// returned as one vector, position j in lane j.
+__m256 fold_eight(__m256 s0, __m256 s1, __m256 s2, __m256 s3, __m256 s4, __m256 s5,
+                  __m256 s6, __m256 s7) {
+  auto halves = [](__m256 a, __m256 b) {  // [a0+a4 .. a3+a7, b0+b4 .. b3+b7]
+    return _mm256_add_ps(_mm256_permute2f128_ps(a, b, 0x20),
+                         _mm256_permute2f128_ps(a, b, 0x31));
+  };
+  auto pairs = [](__m256 ab, __m256 cd) {  // per source: [x0+x2, x1+x3]
+    return _mm256_add_ps(_mm256_shuffle_ps(ab, cd, 0x44), _mm256_shuffle_ps(ab, cd, 0xEE));
+  };
+  const __m256 low = pairs(halves(s0, s1), halves(s2, s3));
+  const __m256 high = pairs(halves(s4, s5), halves(s6, s7));
+  // lanes now hold sums of positions 0 2 4 6 1 3 5 7
+  const __m256 sums =
+      _mm256_add_ps(_mm256_shuffle_ps(low, high, 0x88), _mm256_shuffle_ps(low, high, 0xDD));
+  return _mm256_permutevar8x32_ps(sums, _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7));
+}
+
+#define VLLM_STUB_POSITION(j) \
+  s##j = _mm256_add_ps(s##j, _mm256_mul_ps(qi, _mm256_loadu_ps(k + j * dim + i)));
+#endif
+
+// scores[p] = (q . keys[p]) * scale for p < count, keys being rows of dim.
+void scaled_scores(const float* q, const float* keys, int64_t count, int64_t dim,
+                   float scale, float* scores) {
+  int64_t p = 0;
+#if defined(__AVX2__)
+  static_assert(kLanes == 8, "fold_eight folds as dot() does over 8 lanes");
+  if (dim % kLanes == 0) {
+    for (; p + 8 <= count; p += 8) {
+      const float* k = keys + p * dim;
+      // named, not an array: see gemm.cpp on GCC spilling arrays of __m256
+      __m256 s0 = _mm256_setzero_ps(), s1 = s0, s2 = s0, s3 = s0, s4 = s0, s5 = s0,
+             s6 = s0, s7 = s0;
+      for (int64_t i = 0; i < dim; i += kLanes) {
+        const __m256 qi = _mm256_loadu_ps(q + i);
+        VLLM_STUB_POSITION(0) VLLM_STUB_POSITION(1) VLLM_STUB_POSITION(2)
+        VLLM_STUB_POSITION(3) VLLM_STUB_POSITION(4) VLLM_STUB_POSITION(5)
+        VLLM_STUB_POSITION(6) VLLM_STUB_POSITION(7)
+      }
+      const __m256 sums = fold_eight(s0, s1, s2, s3, s4, s5, s6, s7);
+      _mm256_storeu_ps(scores + p, _mm256_mul_ps(sums, _mm256_set1_ps(scale)));
+    }
+  }
+#endif
+  for (; p < count; ++p) scores[p] = dot(q, keys + p * dim, dim) * scale;
+}
+#undef VLLM_STUB_POSITION
+
+#if defined(__AVX2__)
+// out[i .. i + 8 * vectors) of weighted_sum, the sums held in registers
+// over all positions.
+template <int vectors>
+void weighted_sum_columns(const float* weights, const float* values, int64_t count,
+                          int64_t dim, int64_t i, float* out) {
+  __m256 sums[vectors];
+  for (int j = 0; j < vectors; ++j) sums[j] = _mm256_setzero_ps();
+  for (int64_t p = 0; p < count; ++p) {
+    const __m256 w = _mm256_set1_ps(weights[p]);
+    const float* v = values + p * dim + i;
+#pragma GCC unroll 8
+    for (int j = 0; j < vectors; ++j)
+      sums[j] = _mm256_add_ps(sums[j], _mm256_mul_ps(w, _mm256_loadu_ps(v + 8 * j)));
+  }
+  for (int j = 0; j < vectors; ++j) _mm256_storeu_ps(out + i + 8 * j, sums[j]);
+}
+#endif
+
+// out[i] = sum over p < count of weights[p] * values[p][i], added in order
+// of p, values being rows of dim.
+void weighted_sum(const float* weights, const float* values, int64_t count, int64_t dim,
+                  float* out) {
+  int64_t i = 0;
+#if defined(__AVX2__)
+  for (; i + 64 <= dim; i += 64) weighted_sum_columns<8>(weights, values, count, dim, i, out);
+  for (; i + 8 <= dim; i += 8) weighted_sum_columns<1>(weights, values, count, dim, i, out);
+#endif
+  std::fill(out + i, out + dim, 0.0f);
+  for (int64_t p = 0; p < count; ++p)
+    for (int64_t j = i; j < dim; ++j) out[j] += weights[p] * values[p * dim + j];
+}
+
+// One token per sequence: write its key/value at position context_len - 1 of
+// its cache slot, then attend over that sequence's own context (the last
+// sliding_window positions of it when sliding_window > 0). Query heads share
+// key/value heads in groups (GQA). softmax(q.k * scale) . v per head, with
+// the maximum subtracted before exp as SDPA does.
+at::Tensor decode_attention(const at::Tensor& query, const at::Tensor& key,
+                            const at::Tensor& value, at::Tensor& key_cache,
+                            at::Tensor& value_cache, const at::Tensor& slots,
+                            const at::Tensor& context_lens, double scale,
+                            int64_t sliding_window) {
+  check_rows(query, "decode_attention");
+  check_rows(key, "decode_attention");
+  check_rows(value, "decode_attention");
+  TORCH_CHECK(key_cache.is_contiguous() && value_cache.is_contiguous() &&
+                  key_cache.scalar_type() == at::kFloat &&
+                  slots.scalar_type() == at::kLong && slots.is_contiguous() &&
+                  context_lens.scalar_type() == at::kLong && context_lens.is_contiguous(),
+              "decode_attention: expected contiguous float32 caches, int64 slots and lengths");
+  const int64_t batch = query.size(0), kv_heads = key_cache.size(1);
+  const int64_t max_len = key_cache.size(2), dim = key_cache.size(3);
+  const int64_t heads = query.size(1) / dim, group = heads / kv_heads;
+  const int64_t* slot = slots.const_data_ptr<int64_t>();
+  const int64_t* lens = context_lens.const_data_ptr<int64_t>();
+  auto cache_row = [&](float* base, int64_t b, int64_t kv, int64_t position) {
+    return base + ((slot[b] * kv_heads + kv) * max_len + position) * dim;
+  };
+  float* kc = key_cache.data_ptr<float>();
+  float* vc = value_cache.data_ptr<float>();
+  for (int64_t b = 0; b < batch; ++b) {
+    TORCH_CHECK(lens[b] >= 1 && lens[b] <= max_len && slot[b] >= 0 &&
+                    slot[b] < key_cache.size(0),
+                "decode_attention: context length or slot outside the cache");
+    for (int64_t kv = 0; kv < kv_heads; ++kv) {
+      const float* k = key.const_data_ptr<float>() + b * key.stride(0) + kv * dim;
+      const float* v = value.const_data_ptr<float>() + b * value.stride(0) + kv * dim;
+      std::copy(k, k + dim, cache_row(kc, b, kv, lens[b] - 1));
+      std::copy(v, v + dim, cache_row(vc, b, kv, lens[b] - 1));
+    }
+  }
+  auto out = at::empty({batch, heads * dim}, query.options());
+  int64_t longest = 1;
+  for (int64_t b = 0; b < batch; ++b) longest = std::max(longest, lens[b]);
+  // Split over (sequence, head) once a chunk holds ~16K multiply-adds: the
+  // threads are awake from the GEMM before, and at batch 8 with 64 cached
+  // positions two chunks take 61 us where one takes 95 (measured).
+  const int64_t grain = std::max<int64_t>(1, (int64_t(1) << 14) / (longest * dim));
+  at::parallel_for(0, batch * heads, grain, [&](int64_t begin, int64_t end) {
+    std::vector<float> weights(longest);
+    for (int64_t task = begin; task < end; ++task) {
+      const int64_t b = task / heads, h = task % heads, kv = h / group;
+      const int64_t stop = lens[b];
+      const int64_t start = sliding_window > 0 ? std::max<int64_t>(0, stop - sliding_window) : 0;
+      const float* q = query.const_data_ptr<float>() + b * query.stride(0) + h * dim;
+      float* w = weights.data();
+      const int64_t count = stop - start;
+      scaled_scores(q, cache_row(kc, b, kv, start), count, dim, float(scale), w);
+      const float highest = *std::max_element(w, w + count);
+      // exps in a loop of their own, which vectorizes; the sum is serial
+      for (int64_t p = 0; p < count; ++p) w[p] = vector_exp(w[p] - highest);
+      float total = 0.0f;
+      for (int64_t p = 0; p < count; ++p) total += w[p];
+      float* o = out.data_ptr<float>() + b * heads * dim + h * dim;
+      weighted_sum(w, cache_row(vc, b, kv, start), count, dim, o);
+      for (int64_t i = 0; i < dim; ++i) o[i] /= total;
+    }
+  });
+  return out;
+}
+
+}  // namespace
+}  // namespace vllm_stub_cpu
+
+TORCH_LIBRARY_FRAGMENT(vllm_stub_cpu, m) {
+  m.def(
+      "decode_attention(Tensor query, Tensor key, Tensor value,"
+      " Tensor(a!) key_cache, Tensor(b!) value_cache, Tensor slots,"
+      " Tensor context_lens, float scale, int sliding_window) -> Tensor",
+      &vllm_stub_cpu::decode_attention);
+}
