@@ -170,3 +170,34 @@ def test_without_a_compiler_the_engine_falls_back_with_a_warning(tmp_path) -> No
     assert result.returncode == 0, result.stderr
     warnings = [line for line in result.stderr.splitlines() if "unavailable" in line]
     assert len(warnings) == 1, result.stderr
+
+
+NAN, INF = float("nan"), float("inf")
+ARGMAX_ROWS = {
+    # name: a row; the kernel reads 8 values at a time, then the rest one by one
+    "ties: the first maximum": [2.0, 5.0, 5.0, -0.0],
+    "signed zeros tie": [-0.0, 0.0, -1.0, -2.0],
+    "all -inf": [-INF] * 11,
+    "+inf twice": [INF, 1.0, INF, 2.0],
+    "NaN wins, the first one": [1.0, NAN, 3.0, NAN],
+    "NaN in the first 8": [9.0] * 3 + [NAN] + [1.0] * 20,
+    "NaN in the tail": [1.0] * 16 + [2.0, NAN],
+    "maximum in the tail": [1.0] * 16 + [0.0, 3.0, 3.0],
+    "maximum in two vectors": [0.0] * 5 + [4.0] + [0.0] * 7 + [4.0] + [0.0] * 3,
+    "one value": [-3.0],
+}
+
+
+@pytest.mark.parametrize("name", sorted(ARGMAX_ROWS))
+def test_argmax_rows_is_torch_argmax(name: str, kernel_path: str) -> None:
+    row = torch.tensor(ARGMAX_ROWS[name])
+    logits = torch.stack([row, row.flip(0)])
+    assert torch.equal(cpu_fast_paths.argmax_rows(logits), logits.argmax(dim=-1))
+
+
+def test_argmax_rows_of_vocabulary_wide_logits(kernel_path: str) -> None:
+    # a vocabulary that is no multiple of 8, with rounded values (many ties)
+    # and rows of a wider tensor (a row stride that is not the row's length)
+    logits = (torch.randn(33, 49160) * 4).round()[:, :49155]
+    expected = logits.argmax(dim=-1)
+    assert torch.equal(cpu_fast_paths.argmax_rows(logits), expected)

@@ -16,6 +16,7 @@ from __future__ import annotations
 import torch
 
 from vllm_stub.engine.request import Request
+from vllm_stub.model_executor.layers import cpu_fast_paths
 from vllm_stub.outputs import Logprob
 from vllm_stub.sample.logits_processors import (
     PenaltyState,
@@ -70,7 +71,7 @@ def sample(
     seed draw from ``default_generator`` (seeded by the engine).
     """
     logits = logits.float()
-    token_ids = logits.argmax(dim=-1).tolist()
+    token_ids = cpu_fast_paths.argmax_rows(logits).tolist()
     results = []
     for i, request in enumerate(requests):
         params = request.params

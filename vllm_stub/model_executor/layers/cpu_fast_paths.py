@@ -125,6 +125,20 @@ def kernels_for(*tensors: torch.Tensor) -> object | None:
     return _custom_ops.usable(*tensors)
 
 
+def argmax_rows(logits: torch.Tensor) -> torch.Tensor:
+    """``logits.argmax(dim=-1)`` of ``[rows, vocab]`` logits: greedy's tokens.
+
+    Buys 1.5 ms of a 100 ms decode step at batch 32: torch's argmax reads
+    a 49152-token row one value at a time, the kernel 8 at a time. Correct
+    because it returns what torch's does, ties and NaNs included: the first
+    maximum, or the first NaN.
+    """
+    kernels = kernels_for(logits)
+    if kernels is None or logits.shape[-1] == 0:
+        return logits.argmax(dim=-1)
+    return kernels.argmax_rows(logits)
+
+
 def rms_norm(x: torch.Tensor, weight: torch.Tensor, eps: float) -> torch.Tensor:
     """``weight * (x.float() * rsqrt(mean(x.float()**2) + eps)).to(x.dtype)``.
 
