@@ -3,7 +3,8 @@
 Greedy decoding with EOS ignored, fp32, the same prompts for both. For each
 batch size: tokens/s of each, prefill time and decode time per step of each,
 and the matmul floor (the model's linear layers and LM head alone, same GEMM,
-same rows) per decode step, all measured in alternation, best of
+same rows, as many steps back to back as the decode has) per decode step,
+all measured in alternation, best of
 ``--repeats`` rounds after a warm-up; the bound is the ratio a decode made
 of GEMMs only would give. Then peak RSS of each (sampled, each loaded alone,
 above the process's baseline before it loaded) and RSS growth over repeated
@@ -120,8 +121,9 @@ def _interleaved(
                 total = _timed(run, batch, args.new_tokens)
                 old = best[name][batch]
                 best[name][batch] = (min(old[0], prefill), min(old[1], total))
-            # a decode step's GEMMs: one row per sequence, layers and head
-            floor = gemm_step_s(model, batch, batch)
+            # a decode's GEMMs: one row per sequence, layers and head, as
+            # many steps as the decode has
+            floor = gemm_step_s(model, batch, batch, args.new_tokens - 1)
             best["floor"][batch] = min(best["floor"][batch], floor)
     return best
 
