@@ -7,8 +7,9 @@
 // decode attention over the KV cache. Here they exist for one reason: on a
 // few CPU threads a decode step's non-GEMM time is made of dozens of tiny
 // tensor ops per layer, each costing microseconds of dispatch for
-// nanoseconds of arithmetic. Each kernel below does one layer's worth of such
-// ops in one call. vllm_stub/_custom_ops.py builds these files on first use
+// nanoseconds of arithmetic. Each layer kernel does one layer's worth of such
+// ops in one call; the argmax, last here, is the sampler's, and says what it
+// buys. vllm_stub/_custom_ops.py builds these files on first use
 // and falls back to the PyTorch forms in cpu_fast_paths.py and
 // cpu_attention_paths.py when it cannot.
 //
@@ -113,7 +114,7 @@ at::Tensor rotate_heads(const at::Tensor& x, const at::Tensor& positions,
       const float* in = x.const_data_ptr<float>() + row * x.stride(0) + head;
       float* o = out.data_ptr<float>() + row * width + head;
       // one loop per kind of partner, not a partner chosen per element: the
-      // neox loops vectorize (measured: rotary 3x faster at batch 32)
+      // neox loops vectorize (measured: rotary 2x faster at batch 32)
       if (is_neox) {
         for (int64_t i = 0; i < half; ++i) o[i] = in[i] * cos[i] + in[i + half] * sin[i];
         for (int64_t i = half; i < rotary_dim; ++i)
