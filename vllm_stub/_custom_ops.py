@@ -3,7 +3,7 @@
 As vLLM's ``_custom_ops`` wraps its compiled ``_C`` kernels, this module
 gives the layers one name per fused kernel. The kernels are compiled with
 ``torch.utils.cpp_extension`` the first time a float32 decode needs them
-(about 15 s; torch caches the build, keyed by the source, for later
+(about 25 s on 2 cores; torch caches the build, keyed by the source, for later
 processes). When they cannot be built (no C++ compiler or ninja) or
 ``VLLM_STUB_CPU_KERNELS=0`` is set, :func:`kernels` returns ``None`` and
 ``cpu_fast_paths`` and ``cpu_attention_paths`` run the PyTorch forms instead:
