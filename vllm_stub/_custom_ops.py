@@ -73,10 +73,3 @@ def kernels() -> Any:
         )
         return None
     return torch.ops.vllm_stub_cpu
-
-
-def usable(*tensors: torch.Tensor) -> Any:
-    """The kernels if every tensor is float32 and they built, else ``None``."""
-    if any(t.dtype != torch.float32 for t in tensors):
-        return None
-    return kernels()

@@ -68,9 +68,9 @@ def pack_weight_(weight: torch.Tensor) -> torch.Tensor | None:
     packed instead.) ``None``, with ``weight`` untouched, where the kernels
     did not build or it is not a float32 matrix: those keep ``gemm``.
     """
-    if weight.dim() != 2 or weight.is_meta:
+    if weight.dim() != 2 or weight.is_meta or weight.dtype != torch.float32:
         return None
-    kernels = _custom_ops.usable(weight)
+    kernels = _custom_ops.kernels()
     if kernels is None:
         return None
     packed = weight.detach()
