@@ -8,11 +8,14 @@ processes). When they cannot be built (no C++ compiler or ninja) or
 ``VLLM_STUB_CPU_KERNELS=0`` is set, :func:`kernels` returns ``None`` and
 ``cpu_fast_paths`` and ``cpu_attention_paths`` run the PyTorch forms instead:
 slower, same tokens.
+
+Each kernel also gets a fake form (:func:`_register_fakes`): the shape and
+dtype of its outputs, which is all that torch.compile needs to trace a
+decode step through them (``compilation/decode_graph.py``).
 """
 
 from __future__ import annotations
 
-import functools
 import os
 from pathlib import Path
 from typing import Any
@@ -51,9 +54,25 @@ def _vector_flags() -> tuple[str, list[str]]:
     return "", []
 
 
-@functools.cache
+# kernels()'s answer once known. A dict, not functools.cache: torch.compile
+# traces through kernels() and would ignore that cache and trace the build.
+_DECIDED: dict[str, Any] = {}
+
+
 def kernels() -> Any:
     """``torch.ops.vllm_stub_cpu`` once built, or ``None`` (see module docstring)."""
+    if "kernels" not in _DECIDED:
+        _DECIDED["kernels"] = _build()
+    return _DECIDED["kernels"]
+
+
+def forget_kernels() -> None:
+    """Make the next :func:`kernels` call decide again (tests switch them off)."""
+    _DECIDED.clear()
+
+
+def _build() -> Any:
+    """Build the kernels (or find them in torch's cache) and register them."""
     if os.environ.get("VLLM_STUB_CPU_KERNELS", "1") == "0":
         return None
     try:
@@ -72,4 +91,30 @@ def kernels() -> Any:
             str(error).splitlines()[0] if str(error) else type(error).__name__,
         )
         return None
+    _register_fakes()
     return torch.ops.vllm_stub_cpu
+
+
+def _register_fakes() -> None:
+    """Give each kernel its fake form: outputs' shapes and dtypes, no values."""
+    for name, outputs_like in _FAKES.items():
+        torch.library.register_fake(f"vllm_stub_cpu::{name}", outputs_like)
+
+
+_FAKES: dict[str, Any] = {
+    "packed_gemm": lambda x, packed, outputs, bias: x.new_empty(x.shape[0], outputs),
+    "rms_norm": lambda x, weight, eps: torch.empty_like(x),
+    "fused_add_rms_norm": lambda x, residual, weight, eps: (
+        torch.empty_like(x),
+        torch.empty_like(x),
+    ),
+    "silu_and_mul": lambda x: x.new_empty(x.shape[0], x.shape[1] // 2),
+    "rotary_embedding": lambda positions, query, key, head_size, cos_sin, neox: (
+        query.new_empty(query.shape),
+        key.new_empty(key.shape),
+    ),
+    "decode_attention": lambda query, *_cache_and_metadata: query.new_empty(
+        query.shape
+    ),
+    "argmax_rows": lambda x: x.new_empty(x.shape[0], dtype=torch.int64),
+}

@@ -189,6 +189,9 @@ TORCH_LIBRARY_FRAGMENT(vllm_stub_cpu, m) {
   m.def(
       "decode_attention(Tensor query, Tensor key, Tensor value,"
       " Tensor(a!) key_cache, Tensor(b!) value_cache, Tensor slots,"
-      " Tensor context_lens, float scale, int sliding_window) -> Tensor",
-      &vllm_stub_cpu::decode_attention);
+      " Tensor context_lens, float scale, int sliding_window) -> Tensor");
+}
+
+TORCH_LIBRARY_IMPL(vllm_stub_cpu, CPU, m) {
+  m.impl("decode_attention", &vllm_stub_cpu::decode_attention);
 }

@@ -178,7 +178,11 @@ at::Tensor packed_gemm(const at::Tensor& x, const at::Tensor& packed, int64_t ou
 }  // namespace vllm_stub_cpu
 
 TORCH_LIBRARY_FRAGMENT(vllm_stub_cpu, m) {
-  m.def("pack_weight_(Tensor(a!) weight) -> ()", &vllm_stub_cpu::pack_weight_);
-  m.def("packed_gemm(Tensor x, Tensor packed, int outputs, Tensor? bias) -> Tensor",
-        &vllm_stub_cpu::packed_gemm);
+  m.def("pack_weight_(Tensor(a!) weight) -> ()");
+  m.def("packed_gemm(Tensor x, Tensor packed, int outputs, Tensor? bias) -> Tensor");
+}
+
+TORCH_LIBRARY_IMPL(vllm_stub_cpu, CPU, m) {
+  m.impl("pack_weight_", &vllm_stub_cpu::pack_weight_);
+  m.impl("packed_gemm", &vllm_stub_cpu::packed_gemm);
 }

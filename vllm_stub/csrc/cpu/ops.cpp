@@ -200,17 +200,28 @@ at::Tensor argmax_rows(const at::Tensor& x) {
 }  // namespace
 }  // namespace vllm_stub_cpu
 
+// Schemas here, kernels under the CPU key (TORCH_LIBRARY_IMPL below): an op
+// defined together with its function is "composite" and cannot be given the
+// fake (shape-only) form that tracing the decode step with torch.compile needs
+// (compilation/decode_graph.py; the fakes are in _custom_ops.py).
 TORCH_LIBRARY(vllm_stub_cpu, m) {
   using namespace vllm_stub_cpu;
-  m.def("rms_norm(Tensor x, Tensor weight, float eps) -> Tensor", &rms_norm);
+  m.def("rms_norm(Tensor x, Tensor weight, float eps) -> Tensor");
   m.def(
       "fused_add_rms_norm(Tensor x, Tensor residual, Tensor weight, float eps)"
-      " -> (Tensor, Tensor)",
-      &fused_add_rms_norm);
-  m.def("silu_and_mul(Tensor x) -> Tensor", &silu_and_mul);
+      " -> (Tensor, Tensor)");
+  m.def("silu_and_mul(Tensor x) -> Tensor");
   m.def(
       "rotary_embedding(Tensor positions, Tensor query, Tensor key, int head_size,"
-      " Tensor cos_sin, bool is_neox) -> (Tensor, Tensor)",
-      &rotary_embedding);
-  m.def("argmax_rows(Tensor x) -> Tensor", &argmax_rows);
+      " Tensor cos_sin, bool is_neox) -> (Tensor, Tensor)");
+  m.def("argmax_rows(Tensor x) -> Tensor");
+}
+
+TORCH_LIBRARY_IMPL(vllm_stub_cpu, CPU, m) {
+  using namespace vllm_stub_cpu;
+  m.impl("rms_norm", &rms_norm);
+  m.impl("fused_add_rms_norm", &fused_add_rms_norm);
+  m.impl("silu_and_mul", &silu_and_mul);
+  m.impl("rotary_embedding", &rotary_embedding);
+  m.impl("argmax_rows", &argmax_rows);
 }
