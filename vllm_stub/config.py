@@ -62,6 +62,8 @@ class ModelConfig:
     ``"embed"``, ``"classify"``) resolve to ``runner_type`` and
     ``convert_type`` as vLLM resolves them; a pooling runner gets a
     ``pooler_config`` with the model's default pooling types filled in.
+    ``enforce_eager`` runs every step eagerly, as in vLLM; otherwise a float32
+    model's decode steps are traced and replayed (``compilation``).
     """
 
     model: str
@@ -73,6 +75,7 @@ class ModelConfig:
     runner: str = "auto"
     convert: str = "auto"
     pooler_config: PoolerConfig | None = None
+    enforce_eager: bool = False
     hf_config: PretrainedConfig = field(init=False)
     runner_type: str = field(init=False)
     convert_type: str = field(init=False)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -54,7 +55,33 @@ def kernel_path(
 
     enabled = request.param == "kernels"
     monkeypatch.setenv("VLLM_STUB_CPU_KERNELS", "1" if enabled else "0")
-    _custom_ops.kernels.cache_clear()
+    _custom_ops.forget_kernels()
     assert (_custom_ops.kernels() is not None) == enabled
     yield request.param
-    _custom_ops.kernels.cache_clear()
+    _custom_ops.forget_kernels()
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    """Quick tests run engines eagerly; slow ones trace decode steps, as users get.
+
+    Tracing a model costs about a second on these cores (0.2 s a layer), more
+    than most quick tests take; ``test_decode_graph.py`` checks the traced
+    path in the quick subset. A ``VLLM_STUB_COMPILE`` set by whoever runs
+    the suite is left alone. Engines built by module-scoped fixtures decide
+    when they are built, for the first test that asks.
+    """
+    if "VLLM_STUB_COMPILE" in os.environ:
+        return
+    item.stash[_SET_COMPILE] = True
+    os.environ["VLLM_STUB_COMPILE"] = "1" if "slow" in item.keywords else "0"
+
+
+@pytest.hookimpl(trylast=True)  # after fixtures (monkeypatch) have undone theirs
+def pytest_runtest_teardown(item: pytest.Item) -> None:
+    """Undo ``pytest_runtest_setup``'s setting."""
+    if item.stash.get(_SET_COMPILE, False):
+        os.environ.pop("VLLM_STUB_COMPILE", None)
+
+
+_SET_COMPILE = pytest.StashKey[bool]()

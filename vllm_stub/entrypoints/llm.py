@@ -44,6 +44,7 @@ class LLM(PoolingOfflineMixin):
         runner: str = "auto",
         convert: str = "auto",
         pooler_config: PoolerConfig | None = None,
+        enforce_eager: bool = False,
     ) -> None:
         load_general_plugins()
         self.llm_engine = LLMEngine(
@@ -58,6 +59,7 @@ class LLM(PoolingOfflineMixin):
                     runner=runner,
                     convert=convert,
                     pooler_config=pooler_config,
+                    enforce_eager=enforce_eager,
                 ),
                 scheduler_config=SchedulerConfig(max_num_seqs=max_num_seqs),
             )

@@ -1,0 +1,136 @@
+"""A model's decode step, traced once with torch.compile and then replayed.
+
+vLLM compiles a model's ``forward`` (``@support_torch_compile``) and replays
+decode steps as CUDA graphs, so that a step costs its kernels and not the
+Python that calls them. This engine's CPU decode step has the same problem at
+a smaller scale: on SmolLM2-135M it makes ~360 calls through modules and
+fast-path wrappers, and that Python costs about as much as the kernels it
+calls except the GEMMs (measured: the same ops called in a bare loop save
+4-5 ms of a 40 ms step at batch 8, and 5 of 9 ms on a 30-layer model with
+hidden size 64, where the arithmetic costs almost nothing).
+
+:class:`DecodeGraph` buys that back. torch.compile traces the decode step
+(dynamo, through the fused kernels' fake forms) into one flat graph of op
+calls, which runs as traced: no inductor, so the same kernels run in the same
+order on the same values and the tokens keep every bit. Only decode steps of
+float32 models with the C++ kernels built take it; prefill, other dtypes and
+the PyTorch fallbacks run eagerly, as does any model dynamo cannot trace whole
+(the first failure is logged once).
+
+Guards, the checks dynamo makes before each replay, are the cost to watch:
+it installs ~6000 on a 30-layer model, nearly all on the module's structure,
+weights and imported modules, which are fixed once the model is loaded, and
+checking them took ~3 ms a step. Each model gets its own copy of ``forward``'s
+code, so no other model can ever take its graph, and only the guards on what
+changes between steps are kept: the call's arguments, the forward context's
+metadata, and tensors on the module that are not weights (the KV cache it is
+bound to). A new batch size therefore traces again (once more at most: the
+second trace leaves the batch size free).
+"""
+
+from __future__ import annotations
+
+import os
+import types
+from collections.abc import Callable
+from typing import Any
+
+import torch
+from torch._dynamo.exc import TorchDynamoException
+
+from vllm_stub import _custom_ops
+from vllm_stub.forward_context import get_forward_context
+from vllm_stub.logger import init_logger
+
+logger = init_logger(__name__)
+
+
+def compiles_decode_steps(vllm_config: Any) -> bool:
+    """Whether a model built with ``vllm_config`` should get a :class:`DecodeGraph`.
+
+    Float32 models (the fused kernels' dtype) unless ``enforce_eager`` is set,
+    as in vLLM, or ``VLLM_STUB_COMPILE=0`` is (which the test suite uses to
+    skip tracing where it checks other things).
+    """
+    model_config = getattr(vllm_config, "model_config", None)
+    return (
+        model_config is not None
+        and not model_config.enforce_eager
+        and model_config.dtype == torch.float32
+        and os.environ.get("VLLM_STUB_COMPILE", "1") != "0"
+    )
+
+
+class DecodeGraph:
+    """``forward``, traced for decode steps (see module docstring)."""
+
+    def __init__(self, forward: Callable[..., Any]) -> None:
+        self._forward = forward
+        own_code = types.FunctionType(
+            forward.__code__.replace(),  # a new code object: dynamo caches per code
+            forward.__globals__,
+            forward.__name__,
+            forward.__defaults__,
+            forward.__closure__,
+        )
+        own_code.__kwdefaults__ = forward.__kwdefaults__
+        self._compiled = torch.compile(
+            own_code,
+            backend=_run_as_traced,
+            fullgraph=True,
+            options={"guard_filter_fn": _keep_changing_guards},
+        )
+        self.failed = False
+
+    def __call__(self, module: torch.nn.Module, *args: Any, **kwargs: Any) -> Any:
+        """``forward(module, ...)``: traced on a decode step, else eagerly."""
+        if self.failed or not _fused_decode_step():
+            return self._forward(module, *args, **kwargs)
+        try:
+            return self._compiled(module, *args, **kwargs)
+        except TorchDynamoException as error:  # could not trace: errors of the
+            # model's own propagate as they are
+            self.failed = True
+            logger.warning(
+                "vllm_stub: %s runs its decode steps eagerly (torch.compile: %s)",
+                type(module).__name__,
+                str(error).splitlines()[0] if str(error) else type(error).__name__,
+            )
+            return self._forward(module, *args, **kwargs)
+
+
+def _fused_decode_step() -> bool:
+    """True in a decode step that the fused kernels run."""
+    meta = get_forward_context().attn_metadata
+    return (
+        meta is not None and not meta.is_prefill and _custom_ops.kernels() is not None
+    )
+
+
+def _run_as_traced(graph: torch.fx.GraphModule, _example_inputs: list[Any]) -> Any:
+    """The backend: run the traced ops as they are (no inductor, same bits)."""
+    return graph.forward
+
+
+def _keep_changing_guards(entries: list[Any]) -> list[bool]:
+    """Which of dynamo's guards to check before each replay.
+
+    Kept: guards on the call's arguments and on global torch state (unnamed
+    or plain names), on the forward context (the step's metadata), and tensor
+    guards on the module's tensors that are not weights (its KV cache, bound
+    anew for each batch). Dropped: the module's structure, parameters,
+    buffers and closures, and imported modules, all fixed after loading.
+    """
+    return [_changes_between_steps(entry) for entry in entries]
+
+
+def _changes_between_steps(entry: Any) -> bool:
+    name = entry.name
+    if name.startswith("self"):
+        is_weight = any(
+            part in name for part in ("_parameters[", "_buffers[", "__closure__")
+        )
+        return entry.guard_type == "TENSOR_MATCH" and not is_weight
+    if name.startswith("G["):
+        return "_forward_context" in name
+    return True
