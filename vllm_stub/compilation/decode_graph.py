@@ -108,7 +108,19 @@ def _fused_decode_step() -> bool:
 
 
 def _run_as_traced(graph: torch.fx.GraphModule, _example_inputs: list[Any]) -> Any:
-    """The backend: run the traced ops as they are (no inductor, same bits)."""
+    """The backend: run the traced ops as they are (no inductor, same bits).
+
+    Ops traced by name (``torch.ops.ns.op``) are called through their one
+    overload (``.default``): resolving the overload on each call costs ~1.5
+    us, 300 times a step.
+    """
+    for node in graph.graph.nodes:
+        packet = node.target
+        if isinstance(packet, torch._ops.OpOverloadPacket) and packet.overloads() == [
+            "default"
+        ]:
+            node.target = packet.default
+    graph.recompile()
     return graph.forward
 
 
