@@ -24,8 +24,9 @@ checking them took ~3 ms a step. Each model gets its own copy of ``forward``'s
 code, so no other model can ever take its graph, and only the guards on what
 changes between steps are kept: the call's arguments, the forward context's
 metadata, and tensors on the module that are not weights (the KV cache it is
-bound to). A new batch size therefore traces again (once more at most: the
-second trace leaves the batch size free).
+bound to). A new batch size therefore traces again, at most twice: the
+second trace leaves the batch size free, except for a batch of one, which
+torch keeps apart (one more trace if it comes after the others).
 """
 
 from __future__ import annotations
