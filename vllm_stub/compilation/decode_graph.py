@@ -37,7 +37,6 @@ from collections.abc import Callable
 from typing import Any
 
 import torch
-from torch._dynamo.exc import TorchDynamoException
 
 from vllm_stub import _custom_ops
 from vllm_stub.forward_context import get_forward_context
@@ -89,8 +88,11 @@ class DecodeGraph:
             return self._forward(module, *args, **kwargs)
         try:
             return self._compiled(module, *args, **kwargs)
-        except TorchDynamoException as error:  # could not trace: errors of the
-            # model's own propagate as they are
+        except Exception as error:
+            # torch._dynamo is imported by now (torch.compile did); importing
+            # it with this module would cost every eager engine ~2 s
+            if not isinstance(error, torch._dynamo.exc.TorchDynamoException):
+                raise  # the model's own errors propagate as they are
             self.failed = True
             logger.warning(
                 "vllm_stub: %s runs its decode steps eagerly (torch.compile: %s)",

@@ -205,7 +205,6 @@ at::Tensor argmax_rows(const at::Tensor& x) {
 // fake (shape-only) form that tracing the decode step with torch.compile needs
 // (compilation/decode_graph.py; the fakes are in _custom_ops.py).
 TORCH_LIBRARY(vllm_stub_cpu, m) {
-  using namespace vllm_stub_cpu;
   m.def("rms_norm(Tensor x, Tensor weight, float eps) -> Tensor");
   m.def(
       "fused_add_rms_norm(Tensor x, Tensor residual, Tensor weight, float eps)"
