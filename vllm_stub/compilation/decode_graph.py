@@ -50,7 +50,7 @@ def compiles_decode_steps(vllm_config: Any) -> bool:
 
     Float32 models (the fused kernels' dtype) unless ``enforce_eager`` is set,
     as in vLLM, or ``VLLM_STUB_COMPILE=0`` is (which the test suite uses to
-    skip tracing where it checks other things).
+    skip tracing where it checks other things), and where torch can trace.
     """
     model_config = getattr(vllm_config, "model_config", None)
     return (
@@ -58,6 +58,21 @@ def compiles_decode_steps(vllm_config: Any) -> bool:
         and not model_config.enforce_eager
         and model_config.dtype == torch.float32
         and os.environ.get("VLLM_STUB_COMPILE", "1") != "0"
+        and _torch_can_trace()
+    )
+
+
+def _torch_can_trace() -> bool:
+    """Dynamo runs on this Python, and this torch filters guards.
+
+    Torch releases without guard filters (they came with the
+    ``torch.compiler.skip_guard_on_*`` helpers) would check every guard on
+    every step, which costs more than the graph saves.
+    """
+    import torch._dynamo  # here, not at the top: ~2 s, for tracing engines only
+
+    return torch._dynamo.is_dynamo_supported() and hasattr(
+        torch.compiler, "skip_guard_on_all_nn_modules_unsafe"
     )
 
 
@@ -89,8 +104,7 @@ class DecodeGraph:
         try:
             return self._compiled(module, *args, **kwargs)
         except Exception as error:
-            # torch._dynamo is imported by now (torch.compile did); importing
-            # it with this module would cost every eager engine ~2 s
+            # torch._dynamo is imported by now (see _torch_can_trace)
             if not isinstance(error, torch._dynamo.exc.TorchDynamoException):
                 raise  # the model's own errors propagate as they are
             self.failed = True
