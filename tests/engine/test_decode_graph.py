@@ -147,6 +147,43 @@ def test_a_new_batch_size_traces_again(replays) -> None:
 
 
 @support_torch_compile
+class _Doubles(nn.Module):
+    def __init__(self, *, vllm_config: object, prefix: str = "") -> None:
+        super().__init__()
+        self.factor = 2.0
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x * self.factor
+
+
+@support_torch_compile  # as vLLM's Qwen3Model(Qwen2Model): decorated twice
+class _DoublesToo(_Doubles):
+    def __init__(self, *, vllm_config: object, prefix: str = "") -> None:
+        super().__init__(vllm_config=vllm_config, prefix=prefix)
+        self.factor = 3.0
+
+
+@support_torch_compile
+class _DoublesPlusOne(_Doubles):
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return super().forward(x) + 1
+
+
+@pytest.mark.parametrize(
+    ("model_class", "expected"),
+    [(_Doubles, 2 * 5.0), (_DoublesToo, 3 * 5.0), (_DoublesPlusOne, 2 * 5.0 + 1)],
+)
+def test_subclasses_of_decorated_models_get_one_graph_of_their_own_forward(
+    replays, model_class, expected
+) -> None:
+    model = model_class(vllm_config=_toy_config())
+    with set_forward_context(_decode_step(1)):
+        for _ in range(2):
+            assert model(torch.full((1, 4), 5.0)).eq(expected).all()
+    assert replays[0] == 2
+
+
+@support_torch_compile
 class _Untraceable(nn.Module):
     def __init__(self, *, vllm_config: object, prefix: str = "") -> None:
         super().__init__()

@@ -34,21 +34,42 @@ def support_torch_compile(
 
 
 def _with_decode_graph(cls: _T) -> _T:
-    init, forward = cls.__init__, cls.forward
+    """Wrap ``cls``'s ``__init__`` and ``forward`` unless they are wrapped already.
 
+    vLLM's model files decorate subclasses of decorated classes (``Qwen3Model``
+    of ``Qwen2Model``, ``MistralModel`` of ``LlamaModel``), so wrapping twice
+    must not nest: one graph per model, made of its class's own ``forward``.
+    """
+    if not hasattr(cls.__init__, "builds_decode_graph"):
+        cls.__init__ = _builds_decode_graph(cls.__init__)
+    if not hasattr(cls.forward, "untraced"):
+        cls.forward = _runs_decode_graph(cls.forward)
+    return cls
+
+
+def _builds_decode_graph(init: Callable[..., None]) -> Callable[..., None]:
     @functools.wraps(init)
     def __init__(self: Any, *args: Any, **kwargs: Any) -> None:
         init(self, *args, **kwargs)
-        if compiles_decode_steps(kwargs.get("vllm_config")):
-            self._decode_graph = DecodeGraph(forward)
+        # the innermost wrapped __init__ (a decorated base's) gets here first
+        if "_decode_graph" not in vars(self) and compiles_decode_steps(
+            kwargs.get("vllm_config")
+        ):
+            forward = type(self).forward
+            self._decode_graph = DecodeGraph(getattr(forward, "untraced", forward))
 
+    __init__.builds_decode_graph = True  # type: ignore[attr-defined]
+    return __init__
+
+
+def _runs_decode_graph(forward: Callable[..., Any]) -> Callable[..., Any]:
     @functools.wraps(forward)
     def traced_forward(self: Any, *args: Any, **kwargs: Any) -> Any:
-        graph = self.__dict__.get("_decode_graph")
-        if graph is None:
+        graph = vars(self).get("_decode_graph")
+        # a subclass's own forward calling super().forward runs this as written
+        if graph is None or type(self).forward is not traced_forward:
             return forward(self, *args, **kwargs)
         return graph(self, *args, **kwargs)
 
-    cls.__init__ = __init__
-    cls.forward = traced_forward
-    return cls
+    traced_forward.untraced = forward  # type: ignore[attr-defined]
+    return traced_forward
