@@ -128,25 +128,6 @@ def _decode_step(batch: int) -> AttentionMetadata:
 
 
 @support_torch_compile
-class _RowSums(nn.Module):
-    def __init__(self, *, vllm_config: object, prefix: str = "") -> None:
-        super().__init__()
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        # the traced graph keeps x.shape[0] as the number it had
-        return x.reshape(x.shape[0], -1).sum(-1)
-
-
-def test_a_new_batch_size_traces_again(replays) -> None:
-    model = _RowSums(vllm_config=_toy_config())
-    for batch in (1, 4, 3, 1):
-        x = torch.arange(batch * 6.0).view(batch, 6)
-        with set_forward_context(_decode_step(batch)):
-            assert torch.equal(model(x), x.sum(-1))
-    assert replays[0] == 4
-
-
-@support_torch_compile
 class _Doubles(nn.Module):
     def __init__(self, *, vllm_config: object, prefix: str = "") -> None:
         super().__init__()
@@ -157,7 +138,7 @@ class _Doubles(nn.Module):
 
 
 @support_torch_compile  # as vLLM's Qwen3Model(Qwen2Model): decorated twice
-class _DoublesToo(_Doubles):
+class _Triples(_Doubles):
     def __init__(self, *, vllm_config: object, prefix: str = "") -> None:
         super().__init__(vllm_config=vllm_config, prefix=prefix)
         self.factor = 3.0
@@ -169,9 +150,32 @@ class _DoublesPlusOne(_Doubles):
         return super().forward(x) + 1
 
 
+@support_torch_compile
+class _RowSums(_Doubles):
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        # the traced graph keeps x.shape[0] as the number it had
+        return x.reshape(x.shape[0], -1).sum(-1)
+
+
+@support_torch_compile
+class _Untraceable(_Doubles):
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        torch._dynamo.graph_break()  # fullgraph tracing refuses this
+        return super().forward(x)
+
+
+def test_a_new_batch_size_traces_again(replays) -> None:
+    model = _RowSums(vllm_config=_toy_config())
+    for batch in (1, 4, 3, 1):
+        x = torch.arange(batch * 6.0).view(batch, 6)
+        with set_forward_context(_decode_step(batch)):
+            assert torch.equal(model(x), x.sum(-1))
+    assert replays[0] == 4
+
+
 @pytest.mark.parametrize(
     ("model_class", "expected"),
-    [(_Doubles, 2 * 5.0), (_DoublesToo, 3 * 5.0), (_DoublesPlusOne, 2 * 5.0 + 1)],
+    [(_Doubles, 2 * 5.0), (_Triples, 3 * 5.0), (_DoublesPlusOne, 2 * 5.0 + 1)],
 )
 def test_subclasses_of_decorated_models_get_one_graph_of_their_own_forward(
     replays, model_class, expected
@@ -181,17 +185,6 @@ def test_subclasses_of_decorated_models_get_one_graph_of_their_own_forward(
         for _ in range(2):
             assert model(torch.full((1, 4), 5.0)).eq(expected).all()
     assert replays[0] == 2
-
-
-@support_torch_compile
-class _Untraceable(nn.Module):
-    def __init__(self, *, vllm_config: object, prefix: str = "") -> None:
-        super().__init__()
-        self.scale = 2.0
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        torch._dynamo.graph_break()  # fullgraph tracing refuses this
-        return x * self.scale
 
 
 def test_a_model_that_cannot_be_traced_runs_eagerly_and_says_so_once(
