@@ -81,16 +81,16 @@ class DecodeGraph:
 
     def __init__(self, forward: Callable[..., Any]) -> None:
         self._forward = forward
-        own_code = types.FunctionType(
+        private_copy = types.FunctionType(
             forward.__code__.replace(),  # a new code object: dynamo caches per code
             forward.__globals__,
             forward.__name__,
             forward.__defaults__,
             forward.__closure__,
         )
-        own_code.__kwdefaults__ = forward.__kwdefaults__
+        private_copy.__kwdefaults__ = forward.__kwdefaults__
         self._compiled = torch.compile(
-            own_code,
+            private_copy,
             backend=_run_as_traced,
             fullgraph=True,
             options={"guard_filter_fn": _keep_changing_guards},
