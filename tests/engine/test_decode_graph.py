@@ -64,7 +64,10 @@ def _graphs(llm: LLM) -> list[decode_graph.DecodeGraph]:
     ("arch", "overrides"),
     [
         ("LlamaForCausalLM", {"num_key_value_heads": 2}),
-        ("Qwen2ForCausalLM", {"tie_word_embeddings": True}),
+        # Qwen2 runs Llama's layers here: the slow run is enough
+        pytest.param(
+            "Qwen2ForCausalLM", {"tie_word_embeddings": True}, marks=pytest.mark.slow
+        ),
     ],
 )
 def test_traced_decode_steps_give_the_eager_tokens(
