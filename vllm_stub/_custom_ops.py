@@ -22,7 +22,7 @@ from typing import Any
 
 import torch
 
-from vllm_stub.logger import init_logger
+from vllm_stub.logger import first_line, init_logger
 
 logger = init_logger(__name__)
 
@@ -88,7 +88,7 @@ def _build() -> Any:
     except Exception as error:  # no compiler, no ninja, a failed build
         logger.warning(
             "vllm_stub: CPU kernels unavailable (%s); using PyTorch ops",
-            str(error).splitlines()[0] if str(error) else type(error).__name__,
+            first_line(error),
         )
         return None
     _register_fakes()

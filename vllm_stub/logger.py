@@ -30,6 +30,16 @@ class VllmLogger(logging.LoggerAdapter):
         self._once(logging.WARNING, msg, args)
 
 
+def first_line(error: BaseException) -> str:
+    """The first non-blank line of ``error``'s message, else its type's name.
+
+    Build and trace errors run to pages; a warning keeps the line that says
+    what went wrong.
+    """
+    lines = [line for line in str(error).splitlines() if line.strip()]
+    return lines[0] if lines else type(error).__name__
+
+
 def init_logger(name: str) -> VllmLogger:
     """The logger for module ``name``."""
     return VllmLogger(logging.getLogger(name), {})

@@ -40,7 +40,7 @@ import torch
 
 from vllm_stub import _custom_ops
 from vllm_stub.forward_context import get_forward_context
-from vllm_stub.logger import init_logger
+from vllm_stub.logger import first_line, init_logger
 
 logger = init_logger(__name__)
 
@@ -111,7 +111,7 @@ class DecodeGraph:
             logger.warning(
                 "vllm_stub: %s runs its decode steps eagerly (torch.compile: %s)",
                 type(module).__name__,
-                str(error).splitlines()[0] if str(error) else type(error).__name__,
+                first_line(error),
             )
             return self._forward(module, *args, **kwargs)
 
