@@ -12,6 +12,14 @@
 // reach that rate only for large batches, and MKL repacks the weight on
 // every call. Each output is summed the same way whichever rows share the
 // call, so a sequence's result does not depend on its batch.
+//
+// A panel is multiplied once per block of rows (two blocks at batch 8, six
+// at batch 32), and only the first block's pass reads it from memory: the
+// others find it in cache, and left alone the memory would sit idle while
+// they run. So each block also prefetches its share of the next panel, one
+// line every few inputs, and the weight streams at an even pace under all
+// of them (measured: 20-24% faster at batch 8, 3-5% at 32, same at 1). The
+// arithmetic is untouched: the same sums in the same order.
 
 #include <ATen/ops/empty.h>
 #include <torch/library.h>
@@ -37,6 +45,24 @@ constexpr int64_t kChunkBytes = 256 * 1024;
 // Multiply-adds per thread task, below which threads cost more than they save.
 constexpr int64_t kGrain = 1 << 16;
 
+// The lines of the next panel that one block of rows prefetches: `lines`
+// lines from `line` on, one each `every` inputs (the number of blocks).
+struct Prefetch {
+  const float* line;
+  int64_t lines;
+  int64_t every;
+  int64_t countdown = 1;
+
+  // Called once per input of the block's pass.
+  inline void step() {
+    if (--countdown > 0 || lines == 0) return;
+    countdown = every;
+    __builtin_prefetch(line, /*rw=*/0, /*locality=*/3);
+    line += kPanel;
+    --lines;
+  }
+};
+
 #if defined(__AVX2__) && defined(__FMA__)
 // The sums live in named registers: GCC spills an array of __m256 to the
 // stack on every iteration, which halves the kernel's speed.
@@ -51,13 +77,14 @@ constexpr int64_t kGrain = 1 << 16;
 // the panel over `depth` inputs.
 template <int64_t rows>
 void add_block_sums(const float* x, int64_t x_stride, const float* panel, int64_t depth,
-                    float (*sums)[kPanel]) {
+                    float (*sums)[kPanel], Prefetch& prefetch) {
   __m256 sum0a = _mm256_setzero_ps(), sum0b = sum0a, sum1a = sum0a, sum1b = sum0a,
          sum2a = sum0a, sum2b = sum0a, sum3a = sum0a, sum3b = sum0a, sum4a = sum0a,
          sum4b = sum0a, sum5a = sum0a, sum5b = sum0a;
   for (int64_t k = 0; k < depth; ++k) {
     const __m256 low = _mm256_loadu_ps(panel + k * kPanel);
     const __m256 high = _mm256_loadu_ps(panel + k * kPanel + 8);
+    prefetch.step();
     VLLM_STUB_ROW(0) VLLM_STUB_ROW(1) VLLM_STUB_ROW(2)
     VLLM_STUB_ROW(3) VLLM_STUB_ROW(4) VLLM_STUB_ROW(5)
   }
@@ -72,7 +99,7 @@ void add_block_sums(const float* x, int64_t x_stride, const float* panel, int64_
 #else
 template <int64_t rows>
 void add_block_sums(const float* x, int64_t x_stride, const float* panel, int64_t depth,
-                    float (*sums)[kPanel]) {
+                    float (*sums)[kPanel], Prefetch& /*prefetch*/) {
   for (int64_t r = 0; r < rows; ++r) {
     float block[kPanel] = {};
     for (int64_t k = 0; k < depth; ++k)
@@ -87,19 +114,19 @@ void add_block_sums(const float* x, int64_t x_stride, const float* panel, int64_
 // order, which keeps rounding near a blocked GEMM's (one chain over a few
 // thousand inputs loses several times more bits).
 void block_sums(int64_t rows, const float* x, int64_t x_stride, const float* panel,
-                int64_t inputs, float (*sums)[kPanel]) {
+                int64_t inputs, float (*sums)[kPanel], Prefetch& prefetch) {
   for (int64_t r = 0; r < rows; ++r) std::fill(sums[r], sums[r] + kPanel, 0.0f);
   for (int64_t k = 0; k < inputs; k += kDepth) {
     const int64_t depth = std::min(kDepth, inputs - k);
     const float* xk = x + k;
     const float* pk = panel + k * kPanel;
     switch (rows) {
-      case 1: add_block_sums<1>(xk, x_stride, pk, depth, sums); break;
-      case 2: add_block_sums<2>(xk, x_stride, pk, depth, sums); break;
-      case 3: add_block_sums<3>(xk, x_stride, pk, depth, sums); break;
-      case 4: add_block_sums<4>(xk, x_stride, pk, depth, sums); break;
-      case 5: add_block_sums<5>(xk, x_stride, pk, depth, sums); break;
-      default: add_block_sums<6>(xk, x_stride, pk, depth, sums);
+      case 1: add_block_sums<1>(xk, x_stride, pk, depth, sums, prefetch); break;
+      case 2: add_block_sums<2>(xk, x_stride, pk, depth, sums, prefetch); break;
+      case 3: add_block_sums<3>(xk, x_stride, pk, depth, sums, prefetch); break;
+      case 4: add_block_sums<4>(xk, x_stride, pk, depth, sums, prefetch); break;
+      case 5: add_block_sums<5>(xk, x_stride, pk, depth, sums, prefetch); break;
+      default: add_block_sums<6>(xk, x_stride, pk, depth, sums, prefetch);
     }
   }
 }
@@ -158,10 +185,17 @@ at::Tensor packed_gemm(const at::Tensor& x, const at::Tensor& packed, int64_t ou
         // block of 1-3 rows waits on its multiply-adds' latency and costs
         // almost what a full one does (measured: 7-12% faster at 8-32 rows).
         const int64_t count = last - first, blocks = (count + kBlock - 1) / kBlock;
+        // this thread's next panel, one line per input, in equal shares per block
+        const float* next = p + 1 < end ? ws + (p + 1) * inputs * kPanel : nullptr;
+        const int64_t next_lines = next ? inputs : 0;
+        const int64_t share = (next_lines + blocks - 1) / blocks;
         for (int64_t block = 0, row = first; block < blocks; ++block) {
           const int64_t size = count / blocks + (block < count % blocks ? 1 : 0);
+          const int64_t skip = std::min(block * share, next_lines);
+          Prefetch prefetch{next ? next + skip * kPanel : nullptr,
+                            std::min(share, next_lines - skip), blocks};
           block_sums(size, xs + row * x_stride, x_stride, ws + p * inputs * kPanel, inputs,
-                     sums);
+                     sums, prefetch);
           for (int64_t r = 0; r < size; ++r)
             for (int64_t c = 0; c < columns; ++c)
               o[(row + r) * outputs + p * kPanel + c] =
