@@ -54,11 +54,11 @@ def pack_weight_(weight: torch.Tensor) -> torch.Tensor | None:
 
     Buys the largest share of a float32 CPU step. The kernel multiplies
     blocks of 6 rows by panels of 16 packed weight columns in registers,
-    which runs near the cores' peak at every batch size, where MKL repacks
-    the weight on every call and is slow for a few rows. All of a step's
-    GEMMs on SmolLM2-135M's weights, 2 threads, one run: 28 / 41-44 / 68-91
-    / 457-546 ms at 1 / 8 / 32 / 256 rows, against 31 / 57 / 155-164 / 600
-    for the unpacked path (an earlier C++ kernel up to 16 rows, then MKL).
+    which streams the weights at the memory's pace for a few rows and
+    computes near the cores' peak for many, where MKL repacks the weight on
+    every call and is slow for a few rows. One forward's GEMMs on
+    SmolLM2-135M's shape, 2 threads (``benchmarks/gemm.py``): 27 / 30 / 81 /
+    2254 ms at 1 / 8 / 32 / 1024 rows, against MKL's 49 / 100 / 136 / 2232.
     vLLM's CPU backend packs its weights after loading too (for oneDNN, in
     ``dispatch_cpu_unquantized_gemm``).
 
