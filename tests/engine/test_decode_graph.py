@@ -167,6 +167,47 @@ class _Untraceable(_Doubles):
         return super().forward(x)
 
 
+@torch._dynamo.allow_in_graph
+def _halves(x: torch.Tensor) -> torch.Tensor:
+    # FX calls this as it is; TorchScript cannot compile a set
+    return x / len({"one", "two"})
+
+
+@support_torch_compile
+class _Halves(_Doubles):
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return _halves(x)
+
+
+def test_graphs_run_by_torchscript(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("VLLM_STUB_COMPILE", "1")
+    forwards = []
+
+    def recording_backend(graph: torch.fx.GraphModule, inputs: list) -> object:
+        forwards.append(run_as_traced(graph, inputs))
+        return forwards[-1]
+
+    run_as_traced = decode_graph._run_as_traced
+    monkeypatch.setattr(decode_graph, "_run_as_traced", recording_backend)
+    model = _Doubles(vllm_config=_toy_config())
+    with set_forward_context(_decode_step(1)):
+        assert torch.equal(model(torch.arange(4.0)), torch.arange(4.0) * 2)
+    assert [type(f) for f in forwards] == [torch._C.ScriptMethod]
+
+
+def test_a_graph_torchscript_refuses_runs_from_python_and_says_so_once(
+    replays, caplog: pytest.LogCaptureFixture
+) -> None:
+    model = _Halves(vllm_config=_toy_config())
+    x = torch.arange(4.0)
+    with caplog.at_level(logging.WARNING), set_forward_context(_decode_step(1)):
+        for _ in range(3):
+            assert torch.equal(model(x), x / 2)
+    warnings = [r for r in caplog.records if "call their ops from Python" in r.message]
+    assert len(warnings) == 1 and replays[0] == 3
+    assert not model._decode_graph.failed
+
+
 def test_a_new_batch_size_traces_again(replays) -> None:
     model = _RowSums(vllm_config=_toy_config())
     for batch in (1, 4, 3, 1):

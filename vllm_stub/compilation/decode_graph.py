@@ -12,7 +12,8 @@ hidden size 64, where the arithmetic costs almost nothing).
 :class:`DecodeGraph` buys that back. torch.compile traces the decode step
 (dynamo, through the fused kernels' fake forms) into one flat graph of op
 calls, which runs as traced: no inductor, so the same kernels run in the same
-order on the same values and the tokens keep every bit. Only decode steps of
+order on the same values and the tokens keep every bit. TorchScript's
+interpreter calls them, from C++ (see :func:`_scripted`). Only decode steps of
 float32 models with the C++ kernels built take it; prefill, other dtypes and
 the PyTorch fallbacks run eagerly, as does any model dynamo cannot trace whole
 (the first failure is logged once).
@@ -33,6 +34,7 @@ from __future__ import annotations
 
 import os
 import types
+import warnings
 from collections.abc import Callable
 from typing import Any
 
@@ -127,9 +129,45 @@ def _fused_decode_step() -> bool:
 def _run_as_traced(graph: torch.fx.GraphModule, _example_inputs: list[Any]) -> Any:
     """The backend: run the traced ops as they are (no inductor, same bits).
 
-    Ops traced by name (``torch.ops.ns.op``) are called through their one
-    overload (``.default``): resolving the overload on each call costs ~1.5
-    us, 300 times a step.
+    TorchScript's interpreter runs them where it can, and the graph's Python
+    code where it cannot (the reason is logged once).
+    """
+    try:
+        return _scripted(graph)
+    except Exception as error:  # whatever TorchScript refuses, or no TorchScript
+        logger.warning_once(
+            "vllm_stub: decode steps call their ops from Python (TorchScript: %s)",
+            first_line(error),
+        )
+        return _python_forward(graph)
+
+
+def _scripted(graph: torch.fx.GraphModule) -> Any:
+    """The graph's forward compiled by TorchScript.
+
+    A traced step is a flat list of ~300 op calls (the kernels, views,
+    ``contiguous``). Called from the graph's Python code each costs ~3 us of
+    interpreter and binding; TorchScript calls them from C++, which saved
+    4-5 ms a step on SmolLM2-135M at batch 1 and 8 (28.7 -> 24.1 ms and
+    38.3 -> 34.6 ms) for 0.4-0.8 s of compiling per trace. The ops are the
+    same, in the same order, so the tokens are the same bits; the graph does
+    no float arithmetic of its own for an optimizer to reorder, and
+    TorchScript does not fuse CPU ops unless asked to.
+    """
+    # a plain GraphModule: TorchScript cannot compile the lazy kind's methods
+    plain = torch.fx.GraphModule(graph, graph.graph)
+    with warnings.catch_warnings():
+        # TorchScript's deprecation notice, and notes on GraphModule's own
+        # attributes; neither concerns the graph
+        warnings.simplefilter("ignore")
+        return torch.jit.script(plain).forward
+
+
+def _python_forward(graph: torch.fx.GraphModule) -> Any:
+    """The graph's own Python forward, ops resolved to their one overload.
+
+    Ops traced by name (``torch.ops.ns.op``) are called through ``.default``:
+    resolving the overload on each call costs ~1.5 us, 300 times a step.
     """
     for node in graph.graph.nodes:
         packet = node.target
