@@ -4,13 +4,12 @@ Greedy decoding with EOS ignored, fp32, the same prompts for both. For each
 batch size: tokens/s of each, prefill time and decode time per step of each,
 and the matmul floor (the model's linear layers and LM head alone, same GEMM,
 same rows, as many steps back to back as the decode has) per decode step,
-all measured in alternation, best of
-``--repeats`` rounds after a warm-up; the bound is the ratio a decode made
-of GEMMs only would give. Then peak RSS of each (sampled, each loaded alone,
-above the process's baseline before it loaded) and RSS growth over repeated
-calls; then
-embedding throughput (``runner="pooling"``) and LLaVA generation, each beside
-transformers.
+all measured in alternation, round after round, after a warm-up: times are
+the best of ``--repeats`` rounds, ratios the median of each round's own. The
+bound is the ratio a decode made of GEMMs only would give. Then peak RSS of
+each (sampled, each loaded alone, above the process's baseline before it
+loaded) and RSS growth over repeated calls; then embedding throughput
+(``runner="pooling"``) and LLaVA generation, each beside transformers.
 
     python benchmarks/generate.py                    # SmolLM2-135M's shape
     python benchmarks/generate.py --model ~/SmolLM2-135M --rows generate embed
@@ -19,10 +18,12 @@ transformers.
 from __future__ import annotations
 
 import argparse
+import statistics
 import tempfile
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import Any
 
 import torch
 import transformers
@@ -99,59 +100,76 @@ def _timed(run: Runner, batch: int, tokens: int) -> float:
     return time.perf_counter() - start
 
 
+Round = dict[str, Any]  # runner name: (prefill_s, total_s); "floor": seconds
+
+
 def _interleaved(
     runners: dict[str, Runner], model: torch.nn.Module, args: argparse.Namespace
-) -> dict:
-    """Best ``(prefill_s, total_s)`` per runner and batch, and the floor per batch.
+) -> dict[int, list[Round]]:
+    """Each round's times per batch: every runner's prefill and total, the floor.
 
     The runs alternate, engine then transformers then the floor, round after
     round, so that a slow spell of this shared machine hits all of them
     instead of whichever ran during it.
     """
-    best: dict = {name: {} for name in [*runners, "floor"]}
+    rounds: dict[int, list[Round]] = {}
     for batch in args.batches:
         for run in runners.values():
             run(batch, 2)  # warm-up
-        for name in runners:
-            best[name][batch] = (float("inf"), float("inf"))
-        best["floor"][batch] = float("inf")
+        rounds[batch] = []
         for _ in range(args.repeats):
-            for name, run in runners.items():
-                prefill = _timed(run, batch, 1)
-                total = _timed(run, batch, args.new_tokens)
-                old = best[name][batch]
-                best[name][batch] = (min(old[0], prefill), min(old[1], total))
+            times: Round = {
+                name: (_timed(run, batch, 1), _timed(run, batch, args.new_tokens))
+                for name, run in runners.items()
+            }
             # a decode's GEMMs: one row per sequence, layers and head, as
             # many steps as the decode has
-            floor = gemm_step_s(model, batch, batch, args.new_tokens - 1)
-            best["floor"][batch] = min(best["floor"][batch], floor)
-    return best
+            times["floor"] = gemm_step_s(model, batch, batch, args.new_tokens - 1)
+            rounds[batch].append(times)
+    return rounds
+
+
+def _ratios(times: Round, new: int) -> tuple[float, float, float]:
+    """One round's speed-up over transformers, decode of floor, and bound."""
+    (e_pre, e_all), (_, h_all) = times["engine"], times["hf"]
+    e_step, floor = (e_all - e_pre) / (new - 1), times["floor"]
+    # the ratio the engine would reach if its decode steps were GEMMs only
+    return h_all / e_all, floor / e_step, h_all / (e_pre + (new - 1) * floor)
 
 
 def generate_rows(folder: Path, args: argparse.Namespace) -> None:
-    """Generation at each batch size, prefill and decode apart, with the floor."""
+    """Generation at each batch size, prefill and decode apart, with the floor.
+
+    Times are each the best of the rounds; the ratios are the median of each
+    round's own, whose times ran minutes apart at most, so that the machine's
+    drift between rounds does not pair a fast spell's floor with a slow
+    spell's decode.
+    """
     new, largest = args.new_tokens, max(args.batches)
     engine_rss = _memory(lambda: _engine(folder)[0], largest, new)
     hf_rss = _memory(lambda: _transformers(folder), largest, new)
     run_engine, model = _engine(folder)
     runners = {"engine": run_engine, "hf": _transformers(folder)}
-    best = _interleaved(runners, model, args)
+    rounds = _interleaved(runners, model, args)
     print(
         f"{'batch':>5} {'engine tok/s':>12} {'hf tok/s':>9} {'ratio':>6} "
         f"{'prefill ms e/hf':>16} {'decode ms/step e/hf':>20} "
         f"{'floor ms':>9} {'of floor':>9} {'bound':>6}"
     )
     for batch in args.batches:
-        (e_pre, e_all), (h_pre, h_all) = best["engine"][batch], best["hf"][batch]
+        best = {name: min(r[name] for r in rounds[batch]) for name in ("engine", "hf")}
+        (e_pre, e_all), (h_pre, h_all) = best["engine"], best["hf"]
         e_step, h_step = (e_all - e_pre) / (new - 1), (h_all - h_pre) / (new - 1)
-        floor = best["floor"][batch]
-        # the ratio the engine would reach if its decode steps were GEMMs only
-        bound = h_all / (e_pre + (new - 1) * floor)
+        floor = min(r["floor"] for r in rounds[batch])
+        ratio, of_floor, bound = (
+            statistics.median(column)
+            for column in zip(*(_ratios(r, new) for r in rounds[batch]), strict=True)
+        )
         print(
             f"{batch:>5} {batch * new / e_all:>12.1f} {batch * new / h_all:>9.1f} "
-            f"{h_all / e_all:>5.2f}x {e_pre * 1e3:>7.0f}/{h_pre * 1e3:<8.0f} "
+            f"{ratio:>5.2f}x {e_pre * 1e3:>7.0f}/{h_pre * 1e3:<8.0f} "
             f"{e_step * 1e3:>9.1f}/{h_step * 1e3:<10.1f} "
-            f"{floor * 1e3:>9.1f} {floor / e_step:>8.0%} {bound:>5.2f}x"
+            f"{floor * 1e3:>9.1f} {of_floor:>8.0%} {bound:>5.2f}x"
         )
     print(
         f"peak RSS above baseline (each loaded alone, batch {largest}): engine "
