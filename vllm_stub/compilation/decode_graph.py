@@ -148,8 +148,9 @@ def _scripted(graph: torch.fx.GraphModule) -> Any:
     A traced step is a flat list of ~300 op calls (the kernels, views,
     ``contiguous``). Called from the graph's Python code each costs ~3 us of
     interpreter and binding; TorchScript calls them from C++, which saved
-    4-5 ms a step on SmolLM2-135M at batch 1 and 8 (28.7 -> 24.1 ms and
-    38.3 -> 34.6 ms) for 0.4-0.8 s of compiling per trace. The ops are the
+    3-5 ms a step on SmolLM2-135M's shape (two engines alternating: 30.9 ->
+    25.9 ms at batch 1, 35.0 -> 32.0 at batch 8) for 0.4-0.8 s of compiling
+    per trace. The ops are the
     same, in the same order, so the tokens are the same bits; the graph does
     no float arithmetic of its own for an optimizer to reorder, and
     TorchScript does not fuse CPU ops unless asked to.
