@@ -150,10 +150,10 @@ def _scripted(graph: torch.fx.GraphModule) -> Any:
     interpreter and binding; TorchScript calls them from C++, which saved
     3-5 ms a step on SmolLM2-135M's shape (two engines alternating: 30.9 ->
     25.9 ms at batch 1, 35.0 -> 32.0 at batch 8) for 0.4-0.8 s of compiling
-    per trace. The ops are the
-    same, in the same order, so the tokens are the same bits; the graph does
-    no float arithmetic of its own for an optimizer to reorder, and
-    TorchScript does not fuse CPU ops unless asked to.
+    per trace. The ops are the same, in the same order, so the tokens are
+    the same bits: the graph does no float arithmetic of its own for an
+    optimizer to reorder, and TorchScript does not fuse CPU ops unless asked
+    to.
     """
     # a plain GraphModule: TorchScript cannot compile the lazy kind's methods
     plain = torch.fx.GraphModule(graph, graph.graph)
