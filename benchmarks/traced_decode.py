@@ -4,18 +4,26 @@ Two engines on the same weights, one with ``enforce_eager=True``; for each
 batch size, a decode step's time on each, in alternation, best of
 ``--repeats`` rounds (a step is the whole generate call less its prefill, per
 new token), and the ratio. First, the time each batch size's first call took
-on the traced engine beyond the eager one's: the tracing.
+on the traced engine beyond the other's: the tracing.
+
+``--against python-graph`` makes the other engine a traced one too, whose
+graphs run their ops from Python (``VLLM_STUB_TORCHSCRIPT=0`` while it
+traces): what TorchScript's replay buys, and its compile time.
 
     python benchmarks/traced_decode.py                 # SmolLM2-135M's shape
     python benchmarks/traced_decode.py --model ~/SmolLM2-135M
+    python benchmarks/traced_decode.py --against python-graph
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import tempfile
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
 import torch
@@ -26,38 +34,75 @@ from vllm_stub import LLM, SamplingParams
 PROMPT_LEN = 32
 
 
-def _call_s(llm: LLM, batch: int, tokens: int) -> float:
+@contextmanager
+def _torchscript(on: bool) -> Iterator[None]:
+    """Graphs traced inside run by TorchScript (``on``) or from Python."""
+    before = os.environ.get("VLLM_STUB_TORCHSCRIPT")
+    os.environ["VLLM_STUB_TORCHSCRIPT"] = "1" if on else "0"
+    try:
+        yield
+    finally:
+        if before is None:
+            del os.environ["VLLM_STUB_TORCHSCRIPT"]
+        else:
+            os.environ["VLLM_STUB_TORCHSCRIPT"] = before
+
+
+@dataclass(frozen=True)
+class _Engine:
+    llm: LLM
+    torchscript: bool = True  # graphs it traces run by TorchScript
+
+
+def _call_s(engine: _Engine, batch: int, tokens: int) -> float:
     requests = [{"prompt_token_ids": p} for p in prompts(batch, PROMPT_LEN).tolist()]
     params = SamplingParams(temperature=0, max_tokens=tokens, ignore_eos=True)
-    start = time.perf_counter()
-    llm.generate(requests, params, use_tqdm=False)
-    return time.perf_counter() - start
+    with _torchscript(engine.torchscript):  # any call may trace: a new batch size
+        start = time.perf_counter()
+        engine.llm.generate(requests, params, use_tqdm=False)
+        return time.perf_counter() - start
 
 
-def _step_s(llm: LLM, batch: int, tokens: int) -> float:
+def _step_s(engine: _Engine, batch: int, tokens: int) -> float:
     """One decode step: the call less its prefill (a call of one token)."""
-    return (_call_s(llm, batch, tokens) - _call_s(llm, batch, 1)) / (tokens - 1)
+    return (_call_s(engine, batch, tokens) - _call_s(engine, batch, 1)) / (tokens - 1)
 
 
-def _rows(engines: dict[str, LLM], args: argparse.Namespace) -> None:
+def _rows(engines: dict[str, _Engine], args: argparse.Namespace) -> None:
     """Tracing time per batch size, then the decode rows."""
+    traced, other = engines  # the names, in the columns' order
     for batch in args.batches:  # the first call of each batch size traces
-        first = {name: _call_s(llm, batch, 2) for name, llm in engines.items()}
-        print(f"batch {batch}: tracing {first['traced'] - first['eager']:.1f} s")
-    print("batch  decode ms/step traced / eager  ratio")
+        first = {name: _call_s(engine, batch, 2) for name, engine in engines.items()}
+        print(f"batch {batch}: tracing {first[traced] - first[other]:.1f} s")
+    print(f"batch  decode ms/step {traced} / {other}  ratio")
     for batch in args.batches:
         best = dict.fromkeys(engines, float("inf"))
         for _ in range(args.repeats):
-            for name, llm in engines.items():
-                best[name] = min(best[name], _step_s(llm, batch, args.new_tokens))
-        traced, eager = best["traced"] * 1e3, best["eager"] * 1e3
-        print(f"{batch:5}  {traced:13.1f} / {eager:5.1f}  {eager / traced:5.2f}x")
+            for name, engine in engines.items():
+                best[name] = min(best[name], _step_s(engine, batch, args.new_tokens))
+        ms = {name: seconds * 1e3 for name, seconds in best.items()}
+        print(
+            f"{batch:5}  {ms[traced]:14.1f} / {ms[other]:5.1f}"
+            f"  {ms[other] / ms[traced]:5.2f}x"
+        )
+
+
+def _engines(folder: str, against: str) -> dict[str, _Engine]:
+    traced = _Engine(LLM(folder, dtype="float32"))
+    if against == "eager":
+        return {
+            "traced": traced,
+            "eager": _Engine(LLM(folder, dtype="float32", enforce_eager=True)),
+        }
+    python_graph = _Engine(LLM(folder, dtype="float32"), torchscript=False)
+    return {"torchscript": traced, "python-graph": python_graph}
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Print the tracing times, then one row per batch size."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--model", type=Path, help="a local checkpoint folder")
+    parser.add_argument("--against", choices=["eager", "python-graph"], default="eager")
     parser.add_argument("--batches", type=int, nargs="+", default=[1, 8, 32])
     parser.add_argument("--new-tokens", type=int, default=64)
     parser.add_argument("--threads", type=int, default=2)
@@ -65,14 +110,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     torch.set_num_threads(args.threads)
     name = args.model or "random-weight 135m checkpoint"
-    print(f"{name}, fp32, {args.threads} threads")
+    print(f"{name}, fp32, {args.threads} threads, against {args.against}")
     with tempfile.TemporaryDirectory() as tmp:
         folder = str(args.model or llama(Path(tmp), "135m"))
-        engines = {
-            "traced": LLM(folder, dtype="float32"),
-            "eager": LLM(folder, dtype="float32", enforce_eager=True),
-        }
-        _rows(engines, args)
+        _rows(_engines(folder, args.against), args)
     return 0
 
 

@@ -8,7 +8,7 @@ steps took it.
 from __future__ import annotations
 
 import logging
-from types import SimpleNamespace
+from types import MethodType, SimpleNamespace
 
 import pytest
 import torch
@@ -179,8 +179,15 @@ class _Halves(_Doubles):
         return _halves(x)
 
 
-def test_graphs_run_by_torchscript(monkeypatch: pytest.MonkeyPatch) -> None:
+@pytest.mark.parametrize(
+    ("torchscript", "forward_type"),
+    [("1", torch._C.ScriptMethod), ("0", MethodType)],
+)
+def test_graphs_run_by_torchscript_unless_switched_off(
+    monkeypatch: pytest.MonkeyPatch, torchscript: str, forward_type: type
+) -> None:
     monkeypatch.setenv("VLLM_STUB_COMPILE", "1")
+    monkeypatch.setenv("VLLM_STUB_TORCHSCRIPT", torchscript)
     forwards = []
 
     def recording_backend(graph: torch.fx.GraphModule, inputs: list) -> object:
@@ -192,7 +199,7 @@ def test_graphs_run_by_torchscript(monkeypatch: pytest.MonkeyPatch) -> None:
     model = _Doubles(vllm_config=_toy_config())
     with set_forward_context(_decode_step(1)):
         assert torch.equal(model(torch.arange(4.0)), torch.arange(4.0) * 2)
-    assert [type(f) for f in forwards] == [torch._C.ScriptMethod]
+    assert [type(f) for f in forwards] == [forward_type]
 
 
 def test_a_graph_torchscript_refuses_runs_from_python_and_says_so_once(

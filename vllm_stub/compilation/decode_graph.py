@@ -130,8 +130,12 @@ def _run_as_traced(graph: torch.fx.GraphModule, _example_inputs: list[Any]) -> A
     """The backend: run the traced ops as they are (no inductor, same bits).
 
     TorchScript's interpreter runs them where it can, and the graph's Python
-    code where it cannot (the reason is logged once).
+    code where it cannot (the reason is logged once) or where
+    ``VLLM_STUB_TORCHSCRIPT=0`` is set when the step is traced (a way around
+    a TorchScript bug, and ``benchmarks/traced_decode.py``'s baseline).
     """
+    if os.environ.get("VLLM_STUB_TORCHSCRIPT", "1") == "0":
+        return _python_forward(graph)
     try:
         return _scripted(graph)
     except Exception as error:  # whatever TorchScript refuses, or no TorchScript
