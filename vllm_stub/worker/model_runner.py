@@ -23,6 +23,7 @@ from vllm_stub.model_executor.layers import cpu_attention_paths
 from vllm_stub.model_executor.layers.attention import Attention
 from vllm_stub.pooling_params import PoolingParams
 from vllm_stub.v1.pool.metadata import PoolingMetadata
+from vllm_stub.worker.heap import keep_freed_memory
 
 
 @dataclass(frozen=True)
@@ -55,6 +56,8 @@ class ModelRunner:
         self.model = model
         self.dtype = dtype
         self.attention_layers = [m for m in model.modules() if isinstance(m, Attention)]
+        # after loading, so that only the steps' memory is kept between them
+        keep_freed_memory()
 
     def allocate_kv_cache(self, num_slots: int, max_len: int) -> None:
         """Bind ``[num_slots, kv_heads, max_len, head_size]`` K/V to each layer."""
@@ -66,7 +69,7 @@ class ModelRunner:
             )
 
     def free_kv_cache(self) -> None:
-        """Unbind the cache so that its memory is returned between calls."""
+        """Unbind the cache, so that its memory is free for others between calls."""
         for layer in self.attention_layers:
             layer.kv_cache = None
 
