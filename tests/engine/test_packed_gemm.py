@@ -28,10 +28,10 @@ def _packed_linear(x, weight, bias=None):
     return cpu_fast_paths.packed_gemm(x, packed, weight.shape[0], bias)
 
 
-# rows: none, one, a block of 4 and its neighbours, decode sizes, and 50 rows
-# of 1536 inputs, past the 40 that fill one chunk; outputs: whole panels of
-# 24, a last partial panel (40 = 24 + 16), fewer than one panel (5)
-@pytest.mark.parametrize("rows", [0, 1, 3, 4, 5, 8, 32, 50])
+# rows: none, one, a block of 6 and its neighbours, decode sizes, and 50 rows
+# of 1536 inputs, past the 42 that fill one chunk; outputs: whole panels of
+# 16, a last partial panel (40 = 2 * 16 + 8), fewer than one panel (5)
+@pytest.mark.parametrize("rows", [0, 1, 5, 6, 7, 32, 50])
 @pytest.mark.parametrize("shape", [(96, 64), (40, 100), (5, 1536)])
 @pytest.mark.parametrize("with_bias", [False, True])
 def test_packed_gemm_is_linear(
@@ -87,18 +87,18 @@ def test_whole_panels_pack_in_their_own_storage() -> None:
     plain = weight.clone()
     packed = cpu_fast_paths.pack_weight_(weight)
     assert packed.data_ptr() == weight.data_ptr()
-    # panel p, input k, lane c is weight row 24p + c, column k
-    assert torch.equal(packed, plain.view(2, 24, 40).transpose(1, 2))
+    # panel p, input k, lane c is weight row 16p + c, column k
+    assert torch.equal(packed, plain.view(3, 16, 40).transpose(1, 2))
 
 
 def test_rows_short_of_a_panel_pack_into_a_padded_copy() -> None:
-    weight = torch.randn(30, 8)
+    weight = torch.randn(20, 8)
     plain = weight.clone()
     packed = cpu_fast_paths.pack_weight_(weight)
     assert torch.equal(weight, plain)  # untouched: the copy was packed
-    assert torch.equal(packed[0], plain[:24].t())
-    assert torch.equal(packed[1, :, :6], plain[24:].t())
-    assert not packed[1, :, 6:].any()
+    assert torch.equal(packed[0], plain[:16].t())
+    assert torch.equal(packed[1, :, :4], plain[16:].t())
+    assert not packed[1, :, 4:].any()
 
 
 def test_only_float32_matrices_pack_and_only_with_the_kernels(kernel_path) -> None:

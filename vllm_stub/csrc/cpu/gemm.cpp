@@ -2,24 +2,19 @@
 // load time, for this GEMM; registered into torch.ops.vllm_stub_cpu beside
 // the layer kernels of ops.cpp.
 //
-// The packed weight is [out / 24, in, 24] (out padded to whole panels by
-// the caller): panels of 24 output features, each stored input by input, so
-// one step of the inner loop loads 24 weights contiguously. The microkernel
-// keeps a block of up to 4 rows of x times a panel (12 vector registers of
-// sums) in registers: per input it loads three vectors of the panel,
-// broadcasts one value of each x row and issues 12 fused multiply-adds.
-// Loads, not arithmetic, set its pace on this kind of core (measured on the
-// 2-core Zen 3 VM: 12 multiply-adds from registers take 1.3 ns, with 6
-// broadcasts from memory beside them 2.1-2.6 ns), so the shape is the one
-// with the fewest loads per multiply-add that fits AVX2's 16 registers: 7
-// per 12 here, against 8 per 12 for 6 rows by 16 (measured, hot weights, one
-// thread: 74-87 GFLOP/s against 68-72). MKL and oneDNN reach that rate only
-// for large batches, and MKL repacks the weight on every call. Each output
-// is summed the same way whichever rows share the call, so a sequence's
-// result does not depend on its batch, nor on the panel's width.
+// The packed weight is [out / 16, in, 16] (out padded to whole panels by
+// the caller): panels of 16 output features, each stored input by input, so
+// one step of the inner loop loads 16 weights contiguously. The microkernel
+// keeps a block of up to 6 rows of x times a panel (12 vector registers of
+// sums) in registers: per input it loads two vectors of the panel,
+// broadcasts one value of each x row and issues 12 fused multiply-adds, so
+// arithmetic, not loads, sets its pace at every batch size. MKL and oneDNN
+// reach that rate only for large batches, and MKL repacks the weight on
+// every call. Each output is summed the same way whichever rows share the
+// call, so a sequence's result does not depend on its batch.
 //
-// A panel is multiplied once per block of rows (two blocks at batch 8,
-// eight at batch 32), and only the first block's pass reads it from memory: the
+// A panel is multiplied once per block of rows (two blocks at batch 8, six
+// at batch 32), and only the first block's pass reads it from memory: the
 // others find it in cache, and left alone the memory would sit idle while
 // they run. So each block also prefetches its share of the next panel, one
 // line every few inputs, and the weight streams at an even pace under all
@@ -42,9 +37,8 @@
 namespace vllm_stub_cpu {
 namespace {
 
-constexpr int64_t kPanel = 24;  // output features per panel
-constexpr int64_t kBlock = 4;   // rows of x per microkernel call
-constexpr int64_t kLineFloats = 16;  // floats per 64-byte cache line
+constexpr int64_t kPanel = 16;  // output features per panel
+constexpr int64_t kBlock = 6;   // rows of x per microkernel call
 constexpr int64_t kDepth = 256; // inputs per chain of multiply-adds
 // Rows of x per pass over the weight: their inputs (256 KiB) stay in L2
 // while every panel is multiplied by them.
@@ -53,7 +47,7 @@ constexpr int64_t kChunkBytes = 256 * 1024;
 constexpr int64_t kGrain = 1 << 16;
 
 // The lines of the next panel that one block of rows prefetches: `lines`
-// lines from `line` on, one each `every` inputs.
+// lines from `line` on, one each `every` inputs (the number of blocks).
 struct Prefetch {
   const float* line;
   int64_t lines;
@@ -65,7 +59,7 @@ struct Prefetch {
     if (--countdown > 0 || lines == 0) return;
     countdown = every;
     __builtin_prefetch(line, /*rw=*/0, /*locality=*/3);
-    line += kLineFloats;
+    line += kPanel;
     --lines;
   }
 };
@@ -76,33 +70,31 @@ struct Prefetch {
 #define VLLM_STUB_ROW(i)                                            \
   if constexpr (rows > i) {                                         \
     const __m256 xi = _mm256_broadcast_ss(x + i * x_stride + k);    \
-    sum##i##a = _mm256_fmadd_ps(xi, w0, sum##i##a);                 \
-    sum##i##b = _mm256_fmadd_ps(xi, w1, sum##i##b);                 \
-    sum##i##c = _mm256_fmadd_ps(xi, w2, sum##i##c);                 \
+    sum##i##a = _mm256_fmadd_ps(xi, low, sum##i##a);                \
+    sum##i##b = _mm256_fmadd_ps(xi, high, sum##i##b);               \
   }
 
-// Adds into sums[r][0..24) x row r (of `rows`) dotted with each column of
+// Adds into sums[r][0..16) x row r (of `rows`) dotted with each column of
 // the panel over `depth` inputs.
 template <int64_t rows>
 void add_block_sums(const float* x, int64_t x_stride, const float* panel, int64_t depth,
                     float (*sums)[kPanel], Prefetch& prefetch) {
-  __m256 sum0a = _mm256_setzero_ps(), sum0b = sum0a, sum0c = sum0a, sum1a = sum0a,
-         sum1b = sum0a, sum1c = sum0a, sum2a = sum0a, sum2b = sum0a, sum2c = sum0a,
-         sum3a = sum0a, sum3b = sum0a, sum3c = sum0a;
+  __m256 sum0a = _mm256_setzero_ps(), sum0b = sum0a, sum1a = sum0a, sum1b = sum0a,
+         sum2a = sum0a, sum2b = sum0a, sum3a = sum0a, sum3b = sum0a, sum4a = sum0a,
+         sum4b = sum0a, sum5a = sum0a, sum5b = sum0a;
   for (int64_t k = 0; k < depth; ++k) {
-    const __m256 w0 = _mm256_loadu_ps(panel + k * kPanel);
-    const __m256 w1 = _mm256_loadu_ps(panel + k * kPanel + 8);
-    const __m256 w2 = _mm256_loadu_ps(panel + k * kPanel + 16);
+    const __m256 low = _mm256_loadu_ps(panel + k * kPanel);
+    const __m256 high = _mm256_loadu_ps(panel + k * kPanel + 8);
     prefetch.step();
-    VLLM_STUB_ROW(0) VLLM_STUB_ROW(1) VLLM_STUB_ROW(2) VLLM_STUB_ROW(3)
+    VLLM_STUB_ROW(0) VLLM_STUB_ROW(1) VLLM_STUB_ROW(2)
+    VLLM_STUB_ROW(3) VLLM_STUB_ROW(4) VLLM_STUB_ROW(5)
   }
-  const __m256 all[kBlock][3] = {{sum0a, sum0b, sum0c},
-                                 {sum1a, sum1b, sum1c},
-                                 {sum2a, sum2b, sum2c},
-                                 {sum3a, sum3b, sum3c}};
-  for (int64_t r = 0; r < rows; ++r)
-    for (int64_t v = 0; v < 3; ++v)
-      _mm256_storeu_ps(sums[r] + 8 * v, _mm256_add_ps(_mm256_loadu_ps(sums[r] + 8 * v), all[r][v]));
+  const __m256 all[kBlock][2] = {{sum0a, sum0b}, {sum1a, sum1b}, {sum2a, sum2b},
+                                 {sum3a, sum3b}, {sum4a, sum4b}, {sum5a, sum5b}};
+  for (int64_t r = 0; r < rows; ++r) {
+    _mm256_storeu_ps(sums[r], _mm256_add_ps(_mm256_loadu_ps(sums[r]), all[r][0]));
+    _mm256_storeu_ps(sums[r] + 8, _mm256_add_ps(_mm256_loadu_ps(sums[r] + 8), all[r][1]));
+  }
 }
 #undef VLLM_STUB_ROW
 #else
@@ -118,7 +110,7 @@ void add_block_sums(const float* x, int64_t x_stride, const float* panel, int64_
 }
 #endif
 
-// sums[r][0..24) = x row r (of `rows`) dotted with each column of the
+// sums[r][0..16) = x row r (of `rows`) dotted with each column of the
 // panel: one chain of multiply-adds per kDepth inputs, the chains added in
 // order, which keeps rounding near a blocked GEMM's (one chain over a few
 // thousand inputs loses several times more bits).
@@ -133,13 +125,15 @@ void block_sums(int64_t rows, const float* x, int64_t x_stride, const float* pan
       case 1: add_block_sums<1>(xk, x_stride, pk, depth, sums, prefetch); break;
       case 2: add_block_sums<2>(xk, x_stride, pk, depth, sums, prefetch); break;
       case 3: add_block_sums<3>(xk, x_stride, pk, depth, sums, prefetch); break;
-      default: add_block_sums<4>(xk, x_stride, pk, depth, sums, prefetch);
+      case 4: add_block_sums<4>(xk, x_stride, pk, depth, sums, prefetch); break;
+      case 5: add_block_sums<5>(xk, x_stride, pk, depth, sums, prefetch); break;
+      default: add_block_sums<6>(xk, x_stride, pk, depth, sums, prefetch);
     }
   }
 }
 
-// Packs a [out, in] weight (out a multiple of 24) in place into the layout
-// [out / 24, in, 24]. Rows 24p..24p+23 of the plain layout and panel p of
+// Packs a [out, in] weight (out a multiple of 16) in place into the layout
+// [out / 16, in, 16]. Rows 16p..16p+15 of the plain layout and panel p of
 // the packed one are the same bytes, so each panel is transposed through a
 // buffer of its own size: the model is never held twice while it packs.
 void pack_weight_(at::Tensor& weight) {
@@ -161,7 +155,7 @@ void pack_weight_(at::Tensor& weight) {
 }
 
 // out = x @ weight.T (+ bias), with packed = weight after pack_weight_,
-// viewed as [panels, in, 24], and `outputs` = weight.size(0). Threads split
+// viewed as [panels, in, 16], and `outputs` = weight.size(0). Threads split
 // the panels of each chunk of rows.
 at::Tensor packed_gemm(const at::Tensor& x, const at::Tensor& packed, int64_t outputs,
                        const std::optional<at::Tensor>& bias) {
@@ -188,21 +182,19 @@ at::Tensor packed_gemm(const at::Tensor& x, const at::Tensor& packed, int64_t ou
       float sums[kBlock][kPanel];
       for (int64_t p = begin; p < end; ++p) {
         const int64_t columns = std::min(kPanel, outputs - p * kPanel);
-        // blocks of near-equal size: 10 rows as 4+3+3, not 4+4+2. A
+        // blocks of near-equal size: 32 rows as 6+6+5+5+5+5, not 6*5+2. A
         // block of 1-3 rows waits on its multiply-adds' latency and costs
         // almost what a full one does (measured: 7-12% faster at 8-32 rows).
         const int64_t count = last - first, blocks = (count + kBlock - 1) / kBlock;
-        // this thread's next panel, in equal shares of its lines per block,
-        // each share spread over the block's pass
+        // this thread's next panel, one line per input, in equal shares per block
         const float* next = p + 1 < end ? ws + (p + 1) * inputs * kPanel : nullptr;
-        const int64_t next_lines = next ? (inputs * kPanel + kLineFloats - 1) / kLineFloats : 0;
+        const int64_t next_lines = next ? inputs : 0;
         const int64_t share = (next_lines + blocks - 1) / blocks;
-        const int64_t every = std::max<int64_t>(1, inputs / std::max<int64_t>(1, share));
         for (int64_t block = 0, row = first; block < blocks; ++block) {
           const int64_t size = count / blocks + (block < count % blocks ? 1 : 0);
           const int64_t skip = std::min(block * share, next_lines);
-          Prefetch prefetch{next ? next + skip * kLineFloats : nullptr,
-                            std::min(share, next_lines - skip), every};
+          Prefetch prefetch{next ? next + skip * kPanel : nullptr,
+                            std::min(share, next_lines - skip), blocks};
           block_sums(size, xs + row * x_stride, x_stride, ws + p * inputs * kPanel, inputs,
                      sums, prefetch);
           for (int64_t r = 0; r < size; ++r)

@@ -19,7 +19,7 @@ from vllm_stub import _custom_ops
 # Up to this many rows (decode batches) the weight-on-the-left GEMM pays off.
 _FEW_ROWS = 32
 # Output features per panel of the packed layout (``kPanel`` of gemm.cpp).
-_PANEL = 24
+_PANEL = 16
 
 
 def gemm(
@@ -53,7 +53,7 @@ def pack_weight_(weight: torch.Tensor) -> torch.Tensor | None:
     """``weight`` laid out for the C++ GEMM kernel, in its own storage; or ``None``.
 
     Buys the largest share of a float32 CPU step. The kernel multiplies
-    blocks of 4 rows by panels of 24 packed weight columns in registers,
+    blocks of 6 rows by panels of 16 packed weight columns in registers,
     which streams the weights at the memory's pace for a few rows and
     computes near the cores' peak for many, where MKL repacks the weight on
     every call and is slow for a few rows. One forward's GEMMs on
@@ -108,8 +108,8 @@ def packed_rows(packed: torch.Tensor, ids: torch.Tensor) -> torch.Tensor:
 
     Buys memory: a tied embedding looks its tokens up in the LM head's packed
     copy instead of keeping a plain one (113 MB for SmolLM2-135M). Correct
-    because packing only moves values: weight row ``n`` is column ``n % 24``
-    of panel ``n // 24``.
+    because packing only moves values: weight row ``n`` is column ``n % 16``
+    of panel ``n // 16``.
     """
     panel = packed.shape[2]
     return packed[ids // panel, :, ids % panel]
