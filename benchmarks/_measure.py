@@ -37,8 +37,8 @@ def rss_mib() -> float:
 class PeakRss:
     """The highest RSS seen while the block runs, sampled every few ms.
 
-    ``ru_maxrss`` is one number per process; the engine and transformers run
-    in one process (so that they share the machine's state), hence sampling.
+    ``ru_maxrss`` is one number per process, and the engine's process holds
+    more than one engine in turn (hence sampling).
     """
 
     def __init__(self) -> None:
@@ -75,6 +75,25 @@ def released() -> float:
     with contextlib.suppress(OSError, AttributeError):  # not glibc
         ctypes.CDLL("libc.so.6").malloc_trim(0)
     return rss_mib()
+
+
+def memory(
+    load: Callable[[], Callable[[int, int], object]], batch: int, new: int
+) -> tuple[float, float]:
+    """Peak RSS above the baseline while loading and generating; growth after.
+
+    ``load()`` returns ``run(batch, new_tokens)``; the caller loads nothing
+    else meanwhile, so that the peak is this model's own.
+    """
+    watch, base = PeakRss(), released()
+    with watch.watch():
+        run = load()
+        run(batch, new)
+    after = []
+    for _ in range(3):  # RSS must stay flat over repeated calls
+        run(batch, new)
+        after.append(rss_mib())
+    return watch.peak - base, after[-1] - after[0]
 
 
 def gemm_step_s(

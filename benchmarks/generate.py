@@ -1,4 +1,4 @@
-"""``vllm_stub.LLM`` against transformers on one checkpoint, in one process.
+"""``vllm_stub.LLM`` against transformers on one checkpoint.
 
 Greedy decoding with EOS ignored, fp32, the same prompts for both. For each
 batch size: tokens/s of each, prefill time and decode time per step of each,
@@ -6,10 +6,13 @@ and the matmul floor (the model's linear layers and LM head alone, same GEMM,
 same rows, as many steps back to back as the decode has) per decode step,
 all measured in alternation, round after round, after a warm-up: times are
 the best of ``--repeats`` rounds, ratios the median of each round's own. The
-bound is the ratio a decode made of GEMMs only would give. Then peak RSS of
-each (sampled, each loaded alone, above the process's baseline before it
-loaded) and RSS growth over repeated calls; then embedding throughput
-(``runner="pooling"``) and LLaVA generation, each beside transformers.
+bound is the ratio a decode made of GEMMs only would give. Transformers
+generates in a process of its own, with glibc's malloc as its users have
+it (``_hf_process.py`` says why), driven call by call from this one. Then
+peak RSS of each (sampled, each loaded alone, above its process's baseline
+before it loaded) and RSS growth over repeated calls; then embedding
+throughput (``runner="pooling"``) and LLaVA generation, each beside
+transformers in this process.
 
     python benchmarks/generate.py                    # SmolLM2-135M's shape
     python benchmarks/generate.py --model ~/SmolLM2-135M --rows generate embed
@@ -28,7 +31,8 @@ from typing import Any
 import torch
 import transformers
 from _checkpoints import IMAGE_TOKEN, image, llama, llava, prompts
-from _measure import PeakRss, best_time, gemm_step_s, released, rss_mib
+from _hf_process import TransformersProcess, hf_generate, transformers_memory
+from _measure import best_time, gemm_step_s, memory
 
 from vllm_stub import LLM, SamplingParams
 
@@ -39,65 +43,22 @@ def _greedy(tokens: int) -> SamplingParams:
     return SamplingParams(temperature=0, max_tokens=tokens, ignore_eos=True)
 
 
-def _hf_generate(model, ids: torch.Tensor, tokens: int, **inputs) -> None:
-    with torch.inference_mode():
-        model.generate(
-            input_ids=ids,
-            attention_mask=torch.ones_like(ids),
-            do_sample=False,
-            max_new_tokens=tokens,
-            min_new_tokens=tokens,
-            pad_token_id=0,
-            **inputs,
-        )
-
-
-Runner = Callable[[int, int], None]  # run(batch, new_tokens)
+Runner = Callable[[int, int], float]  # run(batch, new_tokens) -> seconds
 
 
 def _engine(folder: Path) -> tuple[Runner, torch.nn.Module]:
-    """A generate call of a freshly loaded engine, and its model (for the floor)."""
+    """A freshly loaded engine's timed generate call, and its model (for the floor)."""
     llm = LLM(str(folder), dtype="float32")
 
-    def run(batch: int, tokens: int) -> None:
+    def run(batch: int, tokens: int) -> float:
         requests = [
             {"prompt_token_ids": p} for p in prompts(batch, PROMPT_LEN).tolist()
         ]
+        start = time.perf_counter()
         llm.generate(requests, _greedy(tokens), use_tqdm=False)
+        return time.perf_counter() - start
 
     return run, llm.model
-
-
-def _transformers(folder: Path) -> Runner:
-    """A generate call of freshly loaded transformers."""
-    hf = transformers.AutoModelForCausalLM.from_pretrained(folder, dtype=torch.float32)
-
-    def run(batch: int, tokens: int) -> None:
-        _hf_generate(hf.eval(), prompts(batch, PROMPT_LEN), tokens)
-
-    return run
-
-
-def _memory(load: Callable[[], Runner], batch: int, new: int) -> tuple[float, float]:
-    """Peak RSS above the baseline while loading and generating; growth after.
-
-    Each side is loaded alone for this, so that its peak is its own.
-    """
-    watch, base = PeakRss(), released()
-    with watch.watch():
-        run = load()
-        run(batch, new)
-    after = []
-    for _ in range(3):  # RSS must stay flat over repeated calls
-        run(batch, new)
-        after.append(rss_mib())
-    return watch.peak - base, after[-1] - after[0]
-
-
-def _timed(run: Runner, batch: int, tokens: int) -> float:
-    start = time.perf_counter()
-    run(batch, tokens)
-    return time.perf_counter() - start
 
 
 Round = dict[str, Any]  # runner name: (prefill_s, total_s); "floor": seconds
@@ -119,7 +80,7 @@ def _interleaved(
         rounds[batch] = []
         for _ in range(args.repeats):
             times: Round = {
-                name: (_timed(run, batch, 1), _timed(run, batch, args.new_tokens))
+                name: (run(batch, 1), run(batch, args.new_tokens))
                 for name, run in runners.items()
             }
             # a decode's GEMMs: one row per sequence, layers and head, as
@@ -146,11 +107,12 @@ def generate_rows(folder: Path, args: argparse.Namespace) -> None:
     spell's decode.
     """
     new, largest = args.new_tokens, max(args.batches)
-    engine_rss = _memory(lambda: _engine(folder)[0], largest, new)
-    hf_rss = _memory(lambda: _transformers(folder), largest, new)
+    engine_rss = memory(lambda: _engine(folder)[0], largest, new)
+    hf_rss = transformers_memory(folder, args.threads, PROMPT_LEN, largest, new)
     run_engine, model = _engine(folder)
-    runners = {"engine": run_engine, "hf": _transformers(folder)}
-    rounds = _interleaved(runners, model, args)
+    hf = TransformersProcess(folder, args.threads, PROMPT_LEN)
+    rounds = _interleaved({"engine": run_engine, "hf": hf.run}, model, args)
+    hf.close()
     print(
         f"{'batch':>5} {'engine tok/s':>12} {'hf tok/s':>9} {'ratio':>6} "
         f"{'prefill ms e/hf':>16} {'decode ms/step e/hf':>20} "
@@ -227,7 +189,7 @@ def llava_row(args: argparse.Namespace, batch: int = 8) -> None:
         )
         expanded = torch.tensor([[IMAGE_TOKEN] * tokens**2 + p for p in ids])
         hf_s = best_time(
-            lambda: _hf_generate(hf, expanded, new, pixel_values=pixels), args.repeats
+            lambda: hf_generate(hf, expanded, new, pixel_values=pixels), args.repeats
         )
     print(
         f"llava, batch {batch}: engine {batch * new / engine_s:.1f} tok/s, "
