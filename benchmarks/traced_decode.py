@@ -21,10 +21,10 @@ import argparse
 import os
 import tempfile
 import time
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from unittest import mock
 
 import torch
 from _checkpoints import llama, prompts
@@ -32,20 +32,6 @@ from _checkpoints import llama, prompts
 from vllm_stub import LLM, SamplingParams
 
 PROMPT_LEN = 32
-
-
-@contextmanager
-def _torchscript(on: bool) -> Iterator[None]:
-    """Graphs traced inside run by TorchScript (``on``) or from Python."""
-    before = os.environ.get("VLLM_STUB_TORCHSCRIPT")
-    os.environ["VLLM_STUB_TORCHSCRIPT"] = "1" if on else "0"
-    try:
-        yield
-    finally:
-        if before is None:
-            del os.environ["VLLM_STUB_TORCHSCRIPT"]
-        else:
-            os.environ["VLLM_STUB_TORCHSCRIPT"] = before
 
 
 @dataclass(frozen=True)
@@ -57,7 +43,9 @@ class _Engine:
 def _call_s(engine: _Engine, batch: int, tokens: int) -> float:
     requests = [{"prompt_token_ids": p} for p in prompts(batch, PROMPT_LEN).tolist()]
     params = SamplingParams(temperature=0, max_tokens=tokens, ignore_eos=True)
-    with _torchscript(engine.torchscript):  # any call may trace: a new batch size
+    # any call may trace (a new batch size): under the engine's own setting
+    torchscript = {"VLLM_STUB_TORCHSCRIPT": "1" if engine.torchscript else "0"}
+    with mock.patch.dict(os.environ, torchscript):
         start = time.perf_counter()
         engine.llm.generate(requests, params, use_tqdm=False)
         return time.perf_counter() - start
