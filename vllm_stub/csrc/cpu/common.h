@@ -11,6 +11,9 @@
 #include <cmath>
 #include <cstdint>
 #include <cstring>
+#if defined(__AVX2__)
+#include <immintrin.h>
+#endif
 
 namespace vllm_stub_cpu {
 
@@ -26,8 +29,17 @@ constexpr int64_t kLanes = 8;
 inline float dot(const float* a, const float* b, int64_t n) {
   float partial[kLanes] = {};
   int64_t i = 0;
+#if defined(__AVX2__)
+  // the loop below, spelled out: built for AVX-512, GCC vectorized that one
+  // 16 wide and shuffled the halves back into 8 sums (1.2-1.6x slower norms)
+  __m256 sums = _mm256_setzero_ps();
+  for (; i + kLanes <= n; i += kLanes)
+    sums = _mm256_add_ps(sums, _mm256_mul_ps(_mm256_loadu_ps(a + i), _mm256_loadu_ps(b + i)));
+  _mm256_storeu_ps(partial, sums);
+#else
   for (; i + kLanes <= n; i += kLanes)
     for (int64_t lane = 0; lane < kLanes; ++lane) partial[lane] += a[i + lane] * b[i + lane];
+#endif
   // pairwise, not lane after lane: three dependent adds instead of seven
   for (int64_t width = kLanes / 2; width > 0; width /= 2)
     for (int64_t lane = 0; lane < width; ++lane) partial[lane] += partial[lane + width];
