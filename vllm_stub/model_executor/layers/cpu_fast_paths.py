@@ -57,8 +57,8 @@ def pack_weight_(weight: torch.Tensor) -> torch.Tensor | None:
     which streams the weights at the memory's pace for a few rows and
     computes near the cores' peak for many, where MKL repacks the weight on
     every call and is slow for a few rows. One forward's GEMMs on
-    SmolLM2-135M's shape, 2 threads (``benchmarks/gemm.py``): 27 / 30 / 81 /
-    2254 ms at 1 / 8 / 32 / 1024 rows, against MKL's 49 / 100 / 136 / 2232.
+    SmolLM2-135M's shape, 2 threads (``benchmarks/gemm.py``): 18 / 20 / 45 /
+    1392 ms at 1 / 8 / 32 / 1024 rows, against MKL's 53 / 65 / 102 / 1596.
     vLLM's CPU backend packs its weights after loading too (for oneDNN, in
     ``dispatch_cpu_unquantized_gemm``).
 
