@@ -49,10 +49,11 @@ constexpr int64_t kGrain = 1 << 16;
 // Rows from which the next panel is prefetched into L2 rather than L1, and
 // up to which. A panel (36-96 KiB) is bigger than L1 (32 KiB here), so one
 // arriving there a panel ahead evicts lines the kernel still reads. Measured
-// on a decode step's 121 GEMMs, streaming, into L2 against into L1: 1.4-1.9x
-// faster at 4-13 rows, 1.14x at 16, even at 20-24; but 5-8% slower at 1-3
-// rows, whose one block waits on its multiply-adds' latency and takes each
-// line straight from L1, and 2% slower at 32-64, which are compute-bound.
+// on a decode step's 121 GEMMs, streaming, into L2 against into L1, across
+// runs: 1.3-1.9x faster at 6-13 rows, 1.0-1.4x at 4, 1.14-1.19x at 16, even
+// at 20-24; but 5-8% slower at 1-3 rows, whose one block waits on its
+// multiply-adds' latency and takes each line straight from L1, and 2% slower
+// at 32-64, which are compute-bound.
 constexpr int64_t kL2PrefetchFrom = 4, kL2PrefetchBelow = 24;
 
 // The lines of the next panel that one block of rows prefetches: `lines`
