@@ -28,7 +28,7 @@ logger = init_logger(__name__)
 
 _SOURCES = [
     Path(__file__).parent / "csrc" / "cpu" / name
-    for name in ("ops.cpp", "gemm.cpp", "attention.cpp")
+    for name in ("ops.cpp", "gemm.cpp", "attention.cpp", "kv_cache_table.cpp")
 ]
 # No implicit fused multiply-add (the GEMM's are explicit): the layer kernels
 # round like the PyTorch ops they replace.
@@ -120,7 +120,7 @@ _FAKES: dict[str, Any] = {
         query.new_empty(query.shape),
         key.new_empty(key.shape),
     ),
-    "decode_attention": lambda query, *_cache_and_metadata: query.new_empty(
+    "decode_attention": lambda query, *_layer_and_metadata: query.new_empty(
         query.shape
     ),
     "argmax_rows": lambda x: x.new_empty(x.shape[0], dtype=torch.int64),

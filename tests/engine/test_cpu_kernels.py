@@ -7,6 +7,7 @@ plain expression written here with PyTorch ops.
 
 from __future__ import annotations
 
+import gc
 import os
 import subprocess
 import sys
@@ -17,6 +18,7 @@ import torch.nn.functional as F
 
 from vllm_stub.forward_context import AttentionMetadata
 from vllm_stub.model_executor.layers import cpu_attention_paths, cpu_fast_paths
+from vllm_stub.model_executor.layers.attention import Attention
 
 
 @pytest.fixture(autouse=True)
@@ -86,6 +88,20 @@ def _reference_attention(q, caches, slots, lens, kv_heads, window, scale):
     return torch.stack(outputs)
 
 
+_TEST_LAYER = -1  # the kernels' cache table number these tests bind to
+
+
+def _bound_decode_attention(q, k, v, caches, meta, scale, window):
+    """``decode_attention`` over ``caches``, bound for the call only."""
+    bound = cpu_attention_paths.bind_kv_cache(_TEST_LAYER, caches, bound=False)
+    try:
+        return cpu_attention_paths.decode_attention(
+            q, k, v, _TEST_LAYER, meta, scale, window
+        )
+    finally:
+        cpu_attention_paths.bind_kv_cache(_TEST_LAYER, None, bound)
+
+
 def _check_decode_attention(
     slots, lens, heads, kv_heads, window, dim, kernel_path, cache_len=8
 ) -> None:
@@ -103,7 +119,7 @@ def _check_decode_attention(
         context_lens=torch.tensor(lens),
         max_context_len=max(lens),
     )
-    out = cpu_attention_paths.decode_attention(q, k, v, caches, meta, scale, window)
+    out = _bound_decode_attention(q, k, v, caches, meta, scale, window)
     if kernel_path == "pytorch":
         assert out is None  # the layer's SDPA path runs instead
         return
@@ -143,7 +159,40 @@ def test_decode_attention_refuses_a_length_outside_the_cache(kernel_path) -> Non
     )
     row = torch.zeros(1, 8)
     with pytest.raises(RuntimeError, match="outside the cache"):
-        cpu_attention_paths.decode_attention(row, row, row, caches, meta, 1.0, None)
+        _bound_decode_attention(row, row, row, caches, meta, 1.0, None)
+
+
+def test_a_layer_binds_its_cache_until_freed_or_collected(kernel_path) -> None:
+    layer = Attention(num_heads=2, head_size=8, scale=1.0, num_kv_heads=1)
+    caches = (torch.zeros(1, 1, 4, 8), torch.zeros(1, 1, 4, 8))
+    meta = AttentionMetadata(
+        False, torch.tensor([0]), context_lens=torch.tensor([2]), max_context_len=2
+    )
+    q, k, v = torch.randn(1, 16), torch.randn(1, 8), torch.randn(1, 8)
+    layer_id = layer.kernel_cache_id
+
+    def attend() -> torch.Tensor | None:
+        return cpu_attention_paths.decode_attention(q, k, v, layer_id, meta, 1.0, None)
+
+    layer.kv_cache = caches
+    if kernel_path == "pytorch":
+        assert attend() is None  # nothing bound, nothing fused
+        return
+    out = attend()
+    # the kernel wrote into the bound tensors themselves
+    assert torch.equal(caches[0][0, 0, 1], k[0])
+    assert torch.equal(caches[1][0, 0, 1], v[0])
+    expected = _reference_attention(q, caches, [0], [2], 1, None, 1.0)
+    torch.testing.assert_close(out, expected)
+    layer.kv_cache = None
+    with pytest.raises(RuntimeError, match=f"layer {layer_id} has no K/V cache bound"):
+        attend()
+    layer.kv_cache = caches
+    attend()
+    del layer
+    gc.collect()
+    with pytest.raises(RuntimeError, match="no K/V cache bound"):
+        attend()
 
 
 def test_without_a_compiler_the_engine_falls_back_with_a_warning(tmp_path) -> None:

@@ -50,9 +50,25 @@ def replays(monkeypatch: pytest.MonkeyPatch) -> list[int]:
     return count
 
 
-def _greedy_tokens(llm: LLM, prompts: list[list[int]]) -> list[list[int]]:
+@pytest.fixture
+def traces(replays: list[int], monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """As ``replays``, and counts each trace (each call of the backend)."""
+    count = [0]
+    backend = decode_graph._run_as_traced
+
+    def counting_backend(graph: torch.fx.GraphModule, inputs: list) -> object:
+        count[0] += 1
+        return backend(graph, inputs)
+
+    monkeypatch.setattr(decode_graph, "_run_as_traced", counting_backend)
+    return count
+
+
+def _greedy_tokens(
+    llm: LLM, prompts: list[list[int]], params: SamplingParams = GREEDY
+) -> list[list[int]]:
     requests = [{"prompt_token_ids": p} for p in prompts]
-    return [o.outputs[0].token_ids for o in llm.generate(requests, GREEDY)]
+    return [o.outputs[0].token_ids for o in llm.generate(requests, params)]
 
 
 def _graphs(llm: LLM) -> list[decode_graph.DecodeGraph]:
@@ -100,6 +116,19 @@ def test_each_engine_replays_its_own_graph(make_checkpoint, replays) -> None:
         for folder, llm in engines.items():
             assert _greedy_tokens(llm, BATCHES[1]) == expected[folder]
     assert replays[0] == 4 * STEPS
+
+
+def test_a_new_cache_size_replays_the_graph(make_checkpoint, kernel_path, traces):
+    # Each generate call sizes its K/V cache anew (here longer and longer
+    # outputs). The kernels hold the caches, so they are not the graph's
+    # inputs and a new size traces nothing (csrc/cpu/kv_cache_table.cpp).
+    folder, _ = make_checkpoint()
+    traced, eager = LLM(str(folder)), LLM(str(folder), enforce_eager=True)
+    for max_tokens in (3, 6, 9):
+        params = SamplingParams(temperature=0, max_tokens=max_tokens, ignore_eos=True)
+        expected = _greedy_tokens(eager, BATCHES[1], params)
+        assert _greedy_tokens(traced, BATCHES[1], params) == expected
+    assert traces[0] == (1 if kernel_path == "kernels" else 0)
 
 
 def test_only_float32_engines_that_may_compile_get_a_graph(
@@ -267,8 +296,8 @@ GUARDS = [
     # the step's metadata
     (_guard("G['fc']._forward_context.attn_metadata.slots"), True),
     (_guard("G['fc']._forward_context.attn_metadata", "TYPE_MATCH"), True),
-    # a tensor bound to the module that is not a weight: the KV cache
-    (_guard("self._modules['layers']._modules['0'].attn.kv_cache[0]"), True),
+    # a tensor on the module that is not a weight: a model's own state
+    (_guard("self._modules['layers']._modules['0'].attn.state[0]"), True),
     # the module's weights, structure and closures, and imported modules
     (_guard("self._modules['norm']._parameters['weight']"), False),
     (_guard("self._modules['rope']._buffers['cos_sin_cache']"), False),

@@ -28,7 +28,7 @@ x, residual, norm_weight = torch.randn(13, 100), torch.randn(13, 100), torch.ran
 weight = torch.randn(48, 300)
 kernels.pack_weight_(weight)
 cache_shape = (4, 2, 40, 64)
-key_cache, value_cache = torch.randn(cache_shape), torch.randn(cache_shape)
+kernels.bind_kv_cache(0, torch.randn(cache_shape), torch.randn(cache_shape))
 query, key, value = torch.randn(3, 256), torch.randn(3, 128), torch.randn(3, 128)
 outputs = {
     "norm": kernels.rms_norm(x, norm_weight, 1e-5),
@@ -41,7 +41,7 @@ outputs = {
         kernels.packed_gemm(torch.randn(rows, 300), weight.view(3, 300, 16), 48, None)
         for rows in (1, 8, 32)]),
     "attention": kernels.decode_attention(
-        query, key, value, key_cache, value_cache, torch.tensor([2, 0, 3]),
+        query, key, value, 0, torch.tensor([2, 0, 3]),
         torch.tensor([40, 9, 17]), 0.125, 0),
     "argmax": kernels.argmax_rows(torch.randn(5, 1003)),
 }

@@ -24,10 +24,14 @@ weights and imported modules, which are fixed once the model is loaded, and
 checking them took ~3 ms a step. Each model gets its own copy of ``forward``'s
 code, so no other model can ever take its graph, and only the guards on what
 changes between steps are kept: the call's arguments, the forward context's
-metadata, and tensors on the module that are not weights (the KV cache it is
-bound to). A new batch size therefore traces again, at most twice: the
-second trace leaves the batch size free, except for a batch of one, which
-torch keeps apart (one more trace if it comes after the others).
+metadata, and tensors on the module that are not weights. The K/V caches are
+not among them: the kernels hold each layer's cache and the traced attention
+op names it by a number (``csrc/cpu/kv_cache_table.cpp``), so a cache sized
+anew for each generate call neither traces again nor turns the graph's sizes
+symbolic, whose guards and size reads cost ~0.3 ms a step. A new batch size
+traces again, at most twice: the second trace leaves the batch size free,
+except for a batch of one, which torch keeps apart (one more trace if it
+comes after the others).
 """
 
 from __future__ import annotations
@@ -189,9 +193,9 @@ def _keep_changing_guards(entries: list[Any]) -> list[bool]:
 
     Kept: guards on the call's arguments and on global torch state (unnamed
     or plain names), on the forward context (the step's metadata), and tensor
-    guards on the module's tensors that are not weights (its KV cache, bound
-    anew for each batch). Dropped: the module's structure, parameters,
-    buffers and closures, and imported modules, all fixed after loading.
+    guards on the module's tensors that are not weights (a model may keep
+    state there). Dropped: the module's structure, parameters, buffers and
+    closures, and imported modules, all fixed after loading.
     """
     return [_changes_between_steps(entry) for entry in entries]
 

@@ -1,5 +1,5 @@
-// decode_attention: one new token per sequence against its KV cache,
-// registered into torch.ops.vllm_stub_cpu beside the kernels of ops.cpp.
+// decode_attention: one new token per sequence against its KV cache. It is
+// registered in kv_cache_table.cpp, which finds the layer's cache.
 //
 // A decode step's attention is small dot products: at batch 32 with 64
 // cached positions, 288 (sequence, head) pairs of 64 dot products of 64
@@ -14,7 +14,6 @@
 // output are the same bits on either form.
 
 #include <ATen/ops/empty.h>
-#include <torch/library.h>
 
 #include <algorithm>
 #include <vector>
@@ -22,6 +21,7 @@
 #include <immintrin.h>
 #endif
 
+#include "attention.h"
 #include "common.h"
 
 namespace vllm_stub_cpu {
@@ -142,11 +142,9 @@ void weighted_sum(const float* weights, const float* values, int64_t count, int6
     for (int64_t j = i; j < dim; ++j) out[j] += weights[p] * values[p * dim + j];
 }
 
-// One token per sequence: write its key/value at position context_len - 1 of
-// its cache slot, then attend over that sequence's own context (the last
-// sliding_window positions of it when sliding_window > 0). Query heads share
-// key/value heads in groups (GQA). softmax(q.k * scale) . v per head, with
-// the maximum subtracted before exp as SDPA does.
+}  // namespace
+
+// Declared in attention.h, which says what it computes.
 at::Tensor decode_attention(const at::Tensor& query, const at::Tensor& key,
                             const at::Tensor& value, at::Tensor& key_cache,
                             at::Tensor& value_cache, const at::Tensor& slots,
@@ -236,16 +234,4 @@ at::Tensor decode_attention(const at::Tensor& query, const at::Tensor& key,
   return out;
 }
 
-}  // namespace
 }  // namespace vllm_stub_cpu
-
-TORCH_LIBRARY_FRAGMENT(vllm_stub_cpu, m) {
-  m.def(
-      "decode_attention(Tensor query, Tensor key, Tensor value,"
-      " Tensor(a!) key_cache, Tensor(b!) value_cache, Tensor slots,"
-      " Tensor context_lens, float scale, int sliding_window) -> Tensor");
-}
-
-TORCH_LIBRARY_IMPL(vllm_stub_cpu, CPU, m) {
-  m.impl("decode_attention", &vllm_stub_cpu::decode_attention);
-}

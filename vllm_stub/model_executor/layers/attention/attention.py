@@ -1,8 +1,10 @@
 """Causal self-attention over a flat token batch with a slot-per-sequence cache.
 
 The KV cache is bound by the runner (``kv_cache = (k, v)``, each
-``[num_slots, num_kv_heads, max_len, head_size]``); the batch layout comes from
-the forward context. Without metadata (a plain model call) the whole input is
+``[num_slots, num_kv_heads, max_len, head_size]``), which also hands a float32
+cache to the fused kernels under the layer's number (``kernel_cache_id``), where
+a decode step's attention finds it; the batch layout comes from the forward
+context. Without metadata (a plain model call) the whole input is
 treated as one sequence and no cache is used. A sliding window (per layer, or
 the model's from ``cache_config.sliding_window``) lets a token see itself and
 the ``window - 1`` tokens before it, as in vLLM and transformers.
@@ -10,6 +12,8 @@ the ``window - 1`` tokens before it, as in vLLM and transformers.
 
 from __future__ import annotations
 
+import itertools
+import weakref
 from typing import Any
 
 import torch
@@ -19,6 +23,10 @@ from torch import nn
 from vllm_stub.forward_context import AttentionMetadata, get_forward_context
 from vllm_stub.model_executor.layers import cpu_attention_paths
 from vllm_stub.v1.attention.backend import AttentionType
+
+# one number per layer of every model in the process: the kernels' cache table
+# is the process's
+_KERNEL_CACHE_IDS = itertools.count()
 
 
 class Attention(nn.Module):
@@ -59,19 +67,46 @@ class Attention(nn.Module):
             cache_config, "sliding_window", None
         )
         self.prefix = prefix
-        self.kv_cache: tuple[torch.Tensor, torch.Tensor] | None = None
+        self.kernel_cache_id = next(_KERNEL_CACHE_IDS)
+        self._kv_cache: tuple[torch.Tensor, torch.Tensor] | None = None
+        self._cache_in_kernels = False
+        # a layer collected with its cache bound must not leave it to the table
+        self._unbind_when_collected: weakref.finalize | None = None
+
+    @property
+    def kv_cache(self) -> tuple[torch.Tensor, torch.Tensor] | None:
+        """The bound ``(key, value)`` cache, or ``None``."""
+        return self._kv_cache
+
+    @kv_cache.setter
+    def kv_cache(self, cache: tuple[torch.Tensor, torch.Tensor] | None) -> None:
+        self._kv_cache = cache
+        self._cache_in_kernels = cpu_attention_paths.bind_kv_cache(
+            self.kernel_cache_id, cache, self._cache_in_kernels
+        )
+        if self._cache_in_kernels and self._unbind_when_collected is None:
+            unbind = (self.kernel_cache_id, None, True)
+            self._unbind_when_collected = weakref.finalize(
+                self, cpu_attention_paths.bind_kv_cache, *unbind
+            )
+            self._unbind_when_collected.atexit = False
 
     def forward(
         self, query: torch.Tensor, key: torch.Tensor, value: torch.Tensor
     ) -> torch.Tensor:
         """Attention output ``[num_tokens, num_heads * head_size]``."""
         meta = get_forward_context().attn_metadata
-        if meta is not None and not meta.is_prefill and self.causal:
+        if (
+            meta is not None
+            and not meta.is_prefill
+            and self.causal
+            and self._cache_in_kernels
+        ):
             fused = cpu_attention_paths.decode_attention(
                 query,
                 key,
                 value,
-                self._bound_cache(),
+                self.kernel_cache_id,
                 meta,
                 self.scale,
                 self.sliding_window,
