@@ -131,6 +131,29 @@ def test_a_new_cache_size_replays_the_graph(make_checkpoint, kernel_path, traces
     assert traces[0] == (1 if kernel_path == "kernels" else 0)
 
 
+def test_a_traced_step_calls_no_contiguous_on_contiguous_rows(
+    make_checkpoint, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # the packed GEMMs and the positions give contiguous rows; a contiguous()
+    # call per linear layer would still be an op call in every step
+    monkeypatch.setenv("VLLM_STUB_COMPILE", "1")
+    graphs: list[torch.fx.GraphModule] = []
+
+    def recording_backend(graph: torch.fx.GraphModule, inputs: list) -> object:
+        graphs.append(graph)
+        return run_as_traced(graph, inputs)
+
+    run_as_traced = decode_graph._run_as_traced
+    monkeypatch.setattr(decode_graph, "_run_as_traced", recording_backend)
+    folder, _ = make_checkpoint()
+    llm = LLM(str(folder))
+    for prompts in BATCHES[1:]:  # a static trace, then the free batch size
+        _greedy_tokens(llm, prompts)
+    assert len(graphs) == 2
+    targets = [str(n.target) for g in graphs for n in g.graph.nodes]
+    assert "vllm_stub_cpu.packed_gemm" in targets and "contiguous" not in targets
+
+
 def test_only_float32_engines_that_may_compile_get_a_graph(
     make_checkpoint, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -243,8 +243,10 @@ def rotate(
         torch.int64,
         torch.float32,
     ):
+        if not positions.is_contiguous():  # asked first: see LinearBase.forward
+            positions = positions.contiguous()
         return kernels.rotary_embedding(
-            positions.contiguous(), query, key, head_size, cache, is_neox_style
+            positions, query, key, head_size, cache, is_neox_style
         )
     cos_sin = cache[positions].to(query.dtype)
     num_tokens = query.shape[0]

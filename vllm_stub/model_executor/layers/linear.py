@@ -70,8 +70,12 @@ class LinearBase(nn.Module):
     ) -> torch.Tensor | tuple[torch.Tensor, nn.Parameter | None]:
         bias = None if self.skip_bias_add else self.bias
         # contiguous like F.linear's (the CPU GEMM may return a transposed
-        # view), as model code may view it with merged dims
-        output = unquantized_gemm(self, x, bias).contiguous()
+        # view), as model code may view it with merged dims; asked first, so
+        # that a traced decode step, whose packed GEMMs return contiguous
+        # rows, has no contiguous() call per linear layer (120 a step)
+        output = unquantized_gemm(self, x, bias)
+        if not output.is_contiguous():
+            output = output.contiguous()
         if not self.return_bias:
             return output
         return output, (self.bias if self.skip_bias_add else None)
