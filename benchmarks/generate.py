@@ -4,7 +4,8 @@ Greedy decoding with EOS ignored, fp32, the same prompts for both. For each
 batch size: tokens/s of each, prefill time and decode time per step of each,
 and the matmul floor (the model's linear layers and LM head alone, same GEMM,
 same rows, as many steps back to back as the decode has) per decode step,
-all measured in alternation, round after round, after a warm-up: times are
+timed just before and after the engine's run, all measured in alternation,
+round after round, after a warm-up: times are
 the best of ``--repeats`` rounds, ratios the median of each round's own. The
 bound is the ratio a decode made of GEMMs only would give. Transformers
 generates in a process of its own, with glibc's malloc as its users have
@@ -65,27 +66,31 @@ Round = dict[str, Any]  # runner name: (prefill_s, total_s); "floor": seconds
 
 
 def _interleaved(
-    runners: dict[str, Runner], model: torch.nn.Module, args: argparse.Namespace
+    run_engine: Runner, run_hf: Runner, model: torch.nn.Module, args: argparse.Namespace
 ) -> dict[int, list[Round]]:
-    """Each round's times per batch: every runner's prefill and total, the floor.
+    """Each round's times per batch: both runners' prefill and total, the floor.
 
-    The runs alternate, engine then transformers then the floor, round after
-    round, so that a slow spell of this shared machine hits all of them
-    instead of whichever ran during it.
+    The runs alternate, round after round, so that a slow spell of this
+    shared machine hits all of them instead of whichever ran during it: in
+    each round transformers, then the floor, the engine and the floor again.
+    The floor is the mean of the two around the engine's run: the machine
+    drifts by 20-30% within minutes, and one floor timed after transformers'
+    run, seconds from the engine's, paired the engine with another spell
+    (measured: rounds of one run gave 70% to 103% of the floor).
     """
     rounds: dict[int, list[Round]] = {}
     for batch in args.batches:
-        for run in runners.values():
-            run(batch, 2)  # warm-up
+        run_engine(batch, 2)  # warm-up
+        run_hf(batch, 2)
         rounds[batch] = []
+        # a decode's GEMMs: one row per sequence, layers and head, as many
+        # steps as the decode has
+        floor_args = (model, batch, batch, args.new_tokens - 1)
         for _ in range(args.repeats):
-            times: Round = {
-                name: (run(batch, 1), run(batch, args.new_tokens))
-                for name, run in runners.items()
-            }
-            # a decode's GEMMs: one row per sequence, layers and head, as
-            # many steps as the decode has
-            times["floor"] = gemm_step_s(model, batch, batch, args.new_tokens - 1)
+            times: Round = {"hf": (run_hf(batch, 1), run_hf(batch, args.new_tokens))}
+            floor_before = gemm_step_s(*floor_args)
+            times["engine"] = (run_engine(batch, 1), run_engine(batch, args.new_tokens))
+            times["floor"] = (floor_before + gemm_step_s(*floor_args)) / 2
             rounds[batch].append(times)
     return rounds
 
@@ -111,7 +116,7 @@ def generate_rows(folder: Path, args: argparse.Namespace) -> None:
     hf_rss = transformers_memory(folder, args.threads, PROMPT_LEN, largest, new)
     run_engine, model = _engine(folder)
     hf = TransformersProcess(folder, args.threads, PROMPT_LEN)
-    rounds = _interleaved({"engine": run_engine, "hf": hf.run}, model, args)
+    rounds = _interleaved(run_engine, hf.run, model, args)
     hf.close()
     print(
         f"{'batch':>5} {'engine tok/s':>12} {'hf tok/s':>9} {'ratio':>6} "
