@@ -16,6 +16,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
+from vllm_stub import _custom_ops
 from vllm_stub.forward_context import AttentionMetadata
 from vllm_stub.model_executor.layers import cpu_attention_paths, cpu_fast_paths
 from vllm_stub.model_executor.layers.attention import Attention
@@ -193,6 +194,30 @@ def test_a_layer_binds_its_cache_until_freed_or_collected(kernel_path) -> None:
     gc.collect()
     with pytest.raises(RuntimeError, match="no K/V cache bound"):
         attend()
+
+
+def test_a_layer_unbinds_its_cache_after_the_kernels_are_switched_off(
+    kernel_path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    if kernel_path == "pytorch":
+        pytest.skip("binds under the kernels first")
+    layer = Attention(num_heads=1, head_size=8, scale=1.0)
+    layer.kv_cache = (torch.zeros(1, 1, 4, 8), torch.zeros(1, 1, 4, 8))
+    monkeypatch.setenv("VLLM_STUB_CPU_KERNELS", "0")
+    _custom_ops.forget_kernels()
+    layer.kv_cache = None
+    row = torch.zeros(1, 8)
+    with pytest.raises(RuntimeError, match="no K/V cache bound"):
+        torch.ops.vllm_stub_cpu.decode_attention(
+            row,
+            row,
+            row,
+            layer.kernel_cache_id,
+            torch.tensor([0]),
+            torch.tensor([1]),
+            1.0,
+            0,
+        )
 
 
 def test_without_a_compiler_the_engine_falls_back_with_a_warning(tmp_path) -> None:

@@ -103,8 +103,8 @@ def bind_kv_cache(
         if kernels is not None:
             kernels.bind_kv_cache(layer_id, *kv_cache)
             return True
-    if bound:
-        _custom_ops.kernels().bind_kv_cache(layer_id, None, None)
+    if bound:  # the kernels are loaded, whether kernels() still offers them
+        torch.ops.vllm_stub_cpu.bind_kv_cache(layer_id, None, None)
     return False
 
 
