@@ -51,17 +51,19 @@ def replays(monkeypatch: pytest.MonkeyPatch) -> list[int]:
 
 
 @pytest.fixture
-def traces(replays: list[int], monkeypatch: pytest.MonkeyPatch) -> list[int]:
-    """As ``replays``, and counts each trace (each call of the backend)."""
-    count = [0]
+def traced_graphs(
+    replays: list[int], monkeypatch: pytest.MonkeyPatch
+) -> list[torch.fx.GraphModule]:
+    """As ``replays``, and collects each graph traced (each call of the backend)."""
+    graphs: list[torch.fx.GraphModule] = []
     backend = decode_graph._run_as_traced
 
-    def counting_backend(graph: torch.fx.GraphModule, inputs: list) -> object:
-        count[0] += 1
+    def recording_backend(graph: torch.fx.GraphModule, inputs: list) -> object:
+        graphs.append(graph)
         return backend(graph, inputs)
 
-    monkeypatch.setattr(decode_graph, "_run_as_traced", counting_backend)
-    return count
+    monkeypatch.setattr(decode_graph, "_run_as_traced", recording_backend)
+    return graphs
 
 
 def _greedy_tokens(
@@ -118,7 +120,9 @@ def test_each_engine_replays_its_own_graph(make_checkpoint, replays) -> None:
     assert replays[0] == 4 * STEPS
 
 
-def test_a_new_cache_size_replays_the_graph(make_checkpoint, kernel_path, traces):
+def test_a_new_cache_size_replays_the_graph(
+    make_checkpoint, kernel_path, traced_graphs
+) -> None:
     # Each generate call sizes its K/V cache anew (here longer and longer
     # outputs). The kernels hold the caches, so they are not the graph's
     # inputs and a new size traces nothing (csrc/cpu/kv_cache_table.cpp).
@@ -128,23 +132,14 @@ def test_a_new_cache_size_replays_the_graph(make_checkpoint, kernel_path, traces
         params = SamplingParams(temperature=0, max_tokens=max_tokens, ignore_eos=True)
         expected = _greedy_tokens(eager, BATCHES[1], params)
         assert _greedy_tokens(traced, BATCHES[1], params) == expected
-    assert traces[0] == (1 if kernel_path == "kernels" else 0)
+    assert len(traced_graphs) == (1 if kernel_path == "kernels" else 0)
 
 
 def test_a_traced_step_calls_no_contiguous_on_contiguous_rows(
-    make_checkpoint, monkeypatch: pytest.MonkeyPatch
+    make_checkpoint, traced_graphs
 ) -> None:
     # the packed GEMMs and the positions give contiguous rows; a contiguous()
     # call per linear layer would still be an op call in every step
-    monkeypatch.setenv("VLLM_STUB_COMPILE", "1")
-    graphs: list[torch.fx.GraphModule] = []
-
-    def recording_backend(graph: torch.fx.GraphModule, inputs: list) -> object:
-        graphs.append(graph)
-        return run_as_traced(graph, inputs)
-
-    run_as_traced = decode_graph._run_as_traced
-    monkeypatch.setattr(decode_graph, "_run_as_traced", recording_backend)
     folder, _ = make_checkpoint()
     llm = LLM(str(folder))
     # a static trace, then the free batch size; one trace when an engine of
@@ -152,8 +147,8 @@ def test_a_traced_step_calls_no_contiguous_on_contiguous_rows(
     # per function, across engines)
     for prompts in BATCHES[1:]:
         _greedy_tokens(llm, prompts)
-    assert graphs
-    targets = [str(n.target) for g in graphs for n in g.graph.nodes]
+    assert traced_graphs
+    targets = [str(n.target) for g in traced_graphs for n in g.graph.nodes]
     assert "vllm_stub_cpu.packed_gemm" in targets and "contiguous" not in targets
 
 
