@@ -152,6 +152,23 @@ def test_a_traced_step_calls_no_contiguous_on_contiguous_rows(
     assert "vllm_stub_cpu.packed_gemm" in targets and "contiguous" not in targets
 
 
+def test_a_traced_step_rotates_query_and_key_inside_its_attention(
+    make_checkpoint, traced_graphs
+) -> None:
+    # fusion.py: the rotary op of every layer folded into its attention
+    folder, model = make_checkpoint()
+    llm = LLM(str(folder))
+    eager = LLM(str(folder), enforce_eager=True)
+    assert _greedy_tokens(llm, BATCHES[1]) == _greedy_tokens(eager, BATCHES[1])
+    assert traced_graphs
+    for graph in traced_graphs:
+        targets = [str(n.target) for n in graph.graph.nodes]
+        layers = targets.count("vllm_stub_cpu.rotary_decode_attention")
+        assert layers == model.config.num_hidden_layers
+        assert "vllm_stub_cpu.rotary_embedding" not in targets
+        assert "vllm_stub_cpu.decode_attention" not in targets
+
+
 def test_only_float32_engines_that_may_compile_get_a_graph(
     make_checkpoint, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -43,6 +43,10 @@ outputs = {
     "attention": kernels.decode_attention(
         query, key, value, 0, torch.tensor([2, 0, 3]),
         torch.tensor([40, 9, 17]), 0.125, 0),
+    "rotary_attention": kernels.rotary_decode_attention(
+        query, key, value, 0, torch.tensor([2, 0, 3]),
+        torch.tensor([40, 9, 17]), 0.125, 0, torch.tensor([3, 0, 31]), 64,
+        torch.randn(32, 2, 64), True),
     "argmax": kernels.argmax_rows(torch.randn(5, 1003)),
 }
 torch.save({"build": _custom_ops._vector_flags()[0], **outputs}, sys.argv[1])

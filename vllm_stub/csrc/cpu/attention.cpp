@@ -11,8 +11,8 @@
 // positions; batch 32 (77 us) did not move: its cache outgrows L2. From
 // memory, in a 30-layer loop, ~46 us at batch 8 either way: there the read
 // of the cache sets the pace (its time grows with the bytes read, ~26 GB/s).
-// The forms without AVX2 add in the same order (std::fma), so each score
-// and each output are the same bits on either.
+// Dot products and totals run in 8 lanes that fold() adds up; the forms
+// without AVX2 add in the same order (std::fma): the same bits on either.
 
 #include <ATen/ops/empty.h>
 
@@ -29,14 +29,10 @@ namespace vllm_stub_cpu {
 namespace {
 
 // Lines of the next (sequence, key/value head) block's cache rows that a
-// task prefetches while it reads its own: `lines` 64-byte lines from
-// `line` on, spread over its positions (see decode_attention). Into L2, not
-// L1: a block's keys and values (32 KiB at 64 positions) fill L1 already,
-// and the next block's arriving there evicted the current one's before the
-// kernel was done with it. Measured over 30 layers' caches read
-// from memory: 1.5-1.8x faster at batch 32 with 33-95 cached positions
-// (~225 -> ~125 us a layer at 64) and at batch 8; prefetches into L1 (as
-// before) or past the caches (non-temporal) were not.
+// pass prefetches while it reads its own: `lines` 64-byte lines from `line`
+// on, spread over its positions. Into L2, not L1, which the block being read
+// fills already (prefetched into L1, the next block evicted it): 1.5-1.8x
+// faster over 30 layers' caches read from memory at batch 8 and 32.
 struct Prefetch {
   const char* line = nullptr;
   int64_t lines = 0;
@@ -48,8 +44,6 @@ struct Prefetch {
   }
 };
 
-// The dot products run in 8 lanes, one fused multiply-add each, and fold
-// the lanes as fold() does on every path.
 constexpr int kHeadsPerPass = 3;  // query heads that share one read of a row
 
 // lanes[0] + ... + lanes[7], pairwise: halves, then pairs, then neighbours.
@@ -202,7 +196,7 @@ at::Tensor decode_attention(const at::Tensor& query, const at::Tensor& key,
                             const at::Tensor& value, at::Tensor& key_cache,
                             at::Tensor& value_cache, const at::Tensor& slots,
                             const at::Tensor& context_lens, double scale,
-                            int64_t sliding_window) {
+                            int64_t sliding_window, const Rotation* rotation) {
   check_rows(query, "decode_attention");
   check_rows(key, "decode_attention");
   check_rows(value, "decode_attention");
@@ -240,7 +234,7 @@ at::Tensor decode_attention(const at::Tensor& query, const at::Tensor& key,
       std::max<int64_t>(1, (int64_t(1) << 14) / (longest * dim * group));
   const int64_t passes = (group + kHeadsPerPass - 1) / kHeadsPerPass;
   at::parallel_for(0, batch * kv_heads, grain, [&](int64_t begin, int64_t end) {
-    std::vector<float> weights(kHeadsPerPass * longest);
+    std::vector<float> weights(kHeadsPerPass * longest), rotated_queries(kHeadsPerPass * dim);
     for (int64_t block = begin; block < end; ++block) {
       const int64_t b = block / kv_heads, kv = block % kv_heads;
       const int64_t start = first_position(b), count = lens[b] - start;
@@ -248,7 +242,10 @@ at::Tensor decode_attention(const at::Tensor& query, const at::Tensor& key,
       // a serial loop over all blocks first kept the others waiting
       const float* new_key = key.const_data_ptr<float>() + b * key.stride(0) + kv * dim;
       const float* new_value = value.const_data_ptr<float>() + b * value.stride(0) + kv * dim;
-      std::copy(new_key, new_key + dim, cache_row(kc, b, kv, lens[b] - 1));
+      if (rotation)
+        rotation->rotate(new_key, b, dim, cache_row(kc, b, kv, lens[b] - 1));
+      else
+        std::copy(new_key, new_key + dim, cache_row(kc, b, kv, lens[b] - 1));
       std::copy(new_value, new_value + dim, cache_row(vc, b, kv, lens[b] - 1));
       // The rows come from memory (a step reads every layer's cache once),
       // and the hardware prefetcher takes up each block's stream only after
@@ -278,6 +275,11 @@ at::Tensor decode_attention(const at::Tensor& query, const at::Tensor& key,
         for (int64_t i = 0; i < heads_now; ++i) {
           const int64_t h = kv * group + first + i;
           q[i] = query.const_data_ptr<float>() + b * query.stride(0) + h * dim;
+          if (rotation) {
+            float* rotated = rotated_queries.data() + i * dim;
+            rotation->rotate(q[i], b, dim, rotated);
+            q[i] = rotated;
+          }
           o[i] = out.data_ptr<float>() + (b * heads + h) * dim;
           w[i] = weights.data() + i * longest;
         }

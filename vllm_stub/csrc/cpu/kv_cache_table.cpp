@@ -1,6 +1,6 @@
 // The attention layers' K/V caches, held by the kernels under one number per
-// layer (bind_kv_cache), and the decode_attention op, which takes a layer's
-// number and runs attention.cpp's kernel on the cache bound to it.
+// layer (bind_kv_cache), and the decode_attention ops, which take a layer's
+// number and run attention.cpp's kernel on the cache bound to it.
 //
 // Why: a traced decode step (compilation/decode_graph.py) that passed each
 // layer's two cache tensors to the kernel took them as graph inputs,
@@ -47,21 +47,50 @@ void bind_kv_cache(int64_t layer, const std::optional<at::Tensor>& key_cache,
     caches.by_layer.erase(layer);
 }
 
+// The caches bound to `layer`: a reference each, so that an unbind
+// meanwhile frees nothing.
+std::pair<at::Tensor, at::Tensor> caches_of(int64_t layer) {
+  BoundCaches& caches = bound_caches();
+  std::lock_guard<std::mutex> lock(caches.mutex);
+  auto found = caches.by_layer.find(layer);
+  TORCH_CHECK(found != caches.by_layer.end(), "decode_attention: layer ", layer,
+              " has no K/V cache bound");
+  return found->second;
+}
+
 at::Tensor decode_attention_of_layer(const at::Tensor& query, const at::Tensor& key,
                                   const at::Tensor& value, int64_t layer,
                                   const at::Tensor& slots, const at::Tensor& context_lens,
                                   double scale, int64_t sliding_window) {
-  std::pair<at::Tensor, at::Tensor> cache;
-  {
-    BoundCaches& caches = bound_caches();
-    std::lock_guard<std::mutex> lock(caches.mutex);
-    auto found = caches.by_layer.find(layer);
-    TORCH_CHECK(found != caches.by_layer.end(), "decode_attention: layer ",
-                layer, " has no K/V cache bound");
-    cache = found->second;  // a reference each: an unbind meanwhile frees nothing
-  }
-  return decode_attention(query, key, value, cache.first, cache.second, slots,
-                          context_lens, scale, sliding_window);
+  auto [key_cache, value_cache] = caches_of(layer);
+  return decode_attention(query, key, value, key_cache, value_cache, slots, context_lens,
+                          scale, sliding_window);
+}
+
+// rotary_embedding's rotation of query and key, then decode_attention_of_layer,
+// in one call: what compilation/fusion.py puts in a traced decode step in
+// place of the two. Same rotation (rotate_head), same attention, same bits.
+at::Tensor rotary_decode_attention(const at::Tensor& query, const at::Tensor& key,
+                                   const at::Tensor& value, int64_t layer,
+                                   const at::Tensor& slots, const at::Tensor& context_lens,
+                                   double scale, int64_t sliding_window,
+                                   const at::Tensor& positions, int64_t head_size,
+                                   const at::Tensor& cos_sin, bool is_neox) {
+  auto [key_cache, value_cache] = caches_of(layer);
+  TORCH_CHECK(cos_sin.scalar_type() == at::kFloat && cos_sin.is_contiguous() &&
+                  cos_sin.dim() == 3 && cos_sin.size(2) <= head_size &&
+                  positions.scalar_type() == at::kLong && positions.is_contiguous() &&
+                  positions.numel() == query.size(0) && head_size == key_cache.size(3),
+              "rotary_decode_attention: expected a contiguous float32 table, int64 "
+              "positions, one per sequence, and heads of the cache's size");
+  const int64_t* position = positions.const_data_ptr<int64_t>();
+  for (int64_t b = 0; b < positions.numel(); ++b)
+    TORCH_CHECK(position[b] >= 0 && position[b] < cos_sin.size(0),
+                "rotary_embedding: position ", position[b], " is outside the table");
+  const Rotation rotation{position, cos_sin.const_data_ptr<float>(), cos_sin.size(2),
+                          is_neox};
+  return decode_attention(query, key, value, key_cache, value_cache, slots, context_lens,
+                          scale, sliding_window, &rotation);
 }
 
 }  // namespace
@@ -78,8 +107,14 @@ TORCH_LIBRARY_FRAGMENT(vllm_stub_cpu, m) {
       "decode_attention(Tensor query, Tensor key, Tensor value, int layer,"
       " Tensor slots, Tensor context_lens, float scale, int sliding_window) -> Tensor",
       c10::AliasAnalysisKind::CONSERVATIVE));
+  m.def(torch::schema(
+      "rotary_decode_attention(Tensor query, Tensor key, Tensor value, int layer,"
+      " Tensor slots, Tensor context_lens, float scale, int sliding_window,"
+      " Tensor positions, int head_size, Tensor cos_sin, bool is_neox) -> Tensor",
+      c10::AliasAnalysisKind::CONSERVATIVE));
 }
 
 TORCH_LIBRARY_IMPL(vllm_stub_cpu, CPU, m) {
   m.impl("decode_attention", &vllm_stub_cpu::decode_attention_of_layer);
+  m.impl("rotary_decode_attention", &vllm_stub_cpu::rotary_decode_attention);
 }

@@ -94,15 +94,12 @@ at::Tensor silu_and_mul(const at::Tensor& x) {
   return out;
 }
 
-// Each head of each row rotated as x * cos + swap(x) * sin, where cos_sin
-// [max_pos, 2, rotary_dim] holds cos and the signed sin per position, and
-// swap exchanges the members of each rotated pair (halves for neox style,
-// neighbours otherwise). Dimensions past rotary_dim are copied.
+// Each head of each row rotated by rotate_head (common.h), where cos_sin
+// [max_pos, 2, rotary_dim] holds cos and the signed sin per position.
 at::Tensor rotate_heads(const at::Tensor& x, const at::Tensor& positions,
                         const at::Tensor& cos_sin, int64_t head_size, bool is_neox) {
   check_rows(x, "rotary_embedding");
-  const int64_t rows = x.size(0), width = x.size(1);
-  const int64_t rotary_dim = cos_sin.size(2), half = rotary_dim / 2;
+  const int64_t rows = x.size(0), width = x.size(1), rotary_dim = cos_sin.size(2);
   auto out = at::empty({rows, width}, x.options());
   const int64_t* pos = positions.const_data_ptr<int64_t>();
   const float* table = cos_sin.const_data_ptr<float>();
@@ -111,24 +108,10 @@ at::Tensor rotate_heads(const at::Tensor& x, const at::Tensor& positions,
                 "rotary_embedding: position ", pos[row], " is outside the table");
   for_each_row(rows, width, [&](int64_t row) {
     const float* cos = table + pos[row] * 2 * rotary_dim;
-    const float* sin = cos + rotary_dim;
-    for (int64_t head = 0; head < width; head += head_size) {
-      const float* in = x.const_data_ptr<float>() + row * x.stride(0) + head;
-      float* o = out.data_ptr<float>() + row * width + head;
-      // one loop per kind of partner, not a partner chosen per element: the
-      // neox loops vectorize (measured: rotary 2x faster at batch 32)
-      if (is_neox) {
-        for (int64_t i = 0; i < half; ++i) o[i] = in[i] * cos[i] + in[i + half] * sin[i];
-        for (int64_t i = half; i < rotary_dim; ++i)
-          o[i] = in[i] * cos[i] + in[i - half] * sin[i];
-      } else {
-        for (int64_t i = 0; i < rotary_dim; i += 2) {
-          o[i] = in[i] * cos[i] + in[i + 1] * sin[i];
-          o[i + 1] = in[i + 1] * cos[i + 1] + in[i] * sin[i + 1];
-        }
-      }
-      std::copy(in + rotary_dim, in + head_size, o + rotary_dim);
-    }
+    const float* in = x.const_data_ptr<float>() + row * x.stride(0);
+    float* o = out.data_ptr<float>() + row * width;
+    for (int64_t head = 0; head < width; head += head_size)
+      rotate_head(in + head, cos, cos + rotary_dim, rotary_dim, head_size, is_neox, o + head);
   });
   return out;
 }
