@@ -152,21 +152,25 @@ def test_a_traced_step_calls_no_contiguous_on_contiguous_rows(
     assert "vllm_stub_cpu.packed_gemm" in targets and "contiguous" not in targets
 
 
-def test_a_traced_step_rotates_query_and_key_inside_its_attention(
+def test_a_traced_step_runs_the_rewritten_kernels(
     make_checkpoint, traced_graphs
 ) -> None:
-    # fusion.py: the rotary op of every layer folded into its attention
+    # fusion.py: each layer's rotary folded into its attention, and every
+    # norm but the first with a residual made in place; same tokens
     folder, model = make_checkpoint()
     llm = LLM(str(folder))
     eager = LLM(str(folder), enforce_eager=True)
     assert _greedy_tokens(llm, BATCHES[1]) == _greedy_tokens(eager, BATCHES[1])
     assert traced_graphs
+    layers = model.config.num_hidden_layers
     for graph in traced_graphs:
         targets = [str(n.target) for n in graph.graph.nodes]
-        layers = targets.count("vllm_stub_cpu.rotary_decode_attention")
-        assert layers == model.config.num_hidden_layers
+        assert targets.count("vllm_stub_cpu.rotary_decode_attention") == layers
         assert "vllm_stub_cpu.rotary_embedding" not in targets
         assert "vllm_stub_cpu.decode_attention" not in targets
+        # two norms a layer and the final one, the first of all left as it was
+        assert targets.count("vllm_stub_cpu.fused_add_rms_norm_") == 2 * layers - 1
+        assert targets.count("vllm_stub_cpu.fused_add_rms_norm") == 1
 
 
 def test_only_float32_engines_that_may_compile_get_a_graph(

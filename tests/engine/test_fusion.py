@@ -1,10 +1,11 @@
-"""The rotary -> attention fusion: the fused op's bits, and the graph pass.
+"""The traced step's rewrites (fusion.py): the kernels' bits, and the passes.
 
 ``rotary_decode_attention`` must give exactly what ``rotary_embedding``
-then ``decode_attention`` give (output and cache), since the pass swaps one
-for the other in every traced decode step. The pass is checked on small
-traced graphs: what it fuses, what it leaves alone, and that a second run
-changes nothing.
+then ``decode_attention`` give (output and cache), and ``fused_add_rms_norm_``
+what ``fused_add_rms_norm`` gives, since the passes swap one for the other
+in every traced decode step. The passes are checked on small traced graphs:
+what they rewrite, what they leave alone, and that a second run changes
+nothing.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ import torch
 from torch.fx import GraphModule, symbolic_trace
 
 from vllm_stub import _custom_ops
-from vllm_stub.compilation.fusion import fuse_rotary_into_attention
+from vllm_stub.compilation.fusion import fuse_rotary_into_attention, norms_in_place
 
 _LAYER = -2  # the kernels' cache table number these tests bind to
 HEADS, KV_HEADS, DIM, CACHE_LEN = 4, 2, 16, 12
@@ -155,3 +156,60 @@ def test_the_pass_leaves_other_graphs_alone(ops, variant: dict) -> None:
     assert fuse_rotary_into_attention(graph) == 0
     graph.recompile()
     assert graph.code == code
+
+
+@pytest.mark.parametrize("rows", [1, 8, 200])  # 200 rows: split over threads
+def test_the_in_place_norm_gives_the_bits_of_the_norm(ops, rows: int) -> None:
+    x, residual, weight = torch.randn(rows, 96), torch.randn(rows, 96), torch.randn(96)
+    normed, total = ops.fused_add_rms_norm(x, residual, weight, 1e-5)
+    ops.fused_add_rms_norm_(x, residual, weight, 1e-5)
+    assert torch.equal(x, normed) and torch.equal(residual, total)
+
+
+def _traced_norms(read_again: bool = False) -> GraphModule:
+    """Three pre-norm sublayers' norms and GEMMs, traced as a model's step has them.
+
+    The first norm's residual is a graph input; ``read_again`` also returns
+    the second norm's input after the norm.
+    """
+    ops = torch.ops.vllm_stub_cpu
+
+    def step(x, residual, weight, packed):
+        first = ops.fused_add_rms_norm(x, residual, weight, 1e-5)
+        hidden = ops.packed_gemm(first[0], packed, 16, None)
+        second = ops.fused_add_rms_norm(hidden, first[1], weight, 1e-5)
+        out = ops.packed_gemm(second[0], packed, 16, None)
+        third = ops.fused_add_rms_norm(out, second[1], weight, 1e-5)
+        return (third[0], third[1], hidden) if read_again else (third[0], third[1])
+
+    return symbolic_trace(step)
+
+
+@pytest.mark.parametrize(("read_again", "in_place"), [(False, 2), (True, 1)])
+def test_norms_whose_inputs_nothing_reads_again_run_in_place(
+    ops, read_again: bool, in_place: int
+) -> None:
+    graph = _traced_norms(read_again)
+    functional = GraphModule(graph, graph.graph.__deepcopy__())
+    assert norms_in_place(graph) == in_place
+    graph.recompile()
+    targets = _targets(graph)
+    assert targets.count("vllm_stub_cpu.fused_add_rms_norm_") == in_place
+    assert targets.count("vllm_stub_cpu.fused_add_rms_norm") == 3 - in_place
+    code = graph.code
+    assert norms_in_place(graph) == 0  # a second run: nothing left it may touch
+    assert graph.code == code
+    packed = torch.randn(16, 16)
+    ops.pack_weight_(packed)
+    args = (
+        torch.randn(4, 16),
+        torch.randn(4, 16),
+        torch.randn(16),
+        packed.view(1, 16, 16),
+    )
+    inputs = tuple(a.clone() for a in args)
+    expected = functional(*args)
+    for got, want in zip(graph(*inputs), expected, strict=True):
+        assert torch.equal(got, want)
+    for given, kept in zip(inputs, args, strict=True):
+        assert torch.equal(given, kept)  # the graph's inputs are never written

@@ -33,6 +33,9 @@ query, key, value = torch.randn(3, 256), torch.randn(3, 128), torch.randn(3, 128
 outputs = {
     "norm": kernels.rms_norm(x, norm_weight, 1e-5),
     "add_norm": torch.cat(kernels.fused_add_rms_norm(x, residual, norm_weight, 1e-5)),
+    "add_norm_in_place": (lambda a, b: (
+        kernels.fused_add_rms_norm_(a, b, norm_weight, 1e-5), torch.cat([a, b]))[1])(
+        x.clone(), residual.clone()),
     "silu": kernels.silu_and_mul(torch.randn(13, 2 * 333) * 10),
     "rotary": torch.cat([rotated.flatten() for rotated in kernels.rotary_embedding(
         torch.tensor([0, 7, 31]), torch.randn(3, 256), torch.randn(3, 128), 64,

@@ -72,6 +72,25 @@ std::tuple<at::Tensor, at::Tensor> fused_add_rms_norm(const at::Tensor& x,
   return {out, sum};
 }
 
+// fused_add_rms_norm in place, as vLLM's op is: residual <- x + residual,
+// x <- rms_norm(that). The same sum and norm, so the same bits, without two
+// new tensors: a traced step's norms run right after a GEMM has streamed
+// megabytes of weights through the caches, where each new output is
+// allocated and written cold (compilation/fusion.py says what it buys).
+void fused_add_rms_norm_(at::Tensor& x, at::Tensor& residual, const at::Tensor& weight,
+                         double eps) {
+  check_rows(x, "fused_add_rms_norm_");
+  check_rows(residual, "fused_add_rms_norm_");
+  const int64_t n = x.size(1);
+  const float* w = weight.const_data_ptr<float>();
+  for_each_row(x.size(0), n, [&](int64_t row) {
+    float* normed = x.data_ptr<float>() + row * x.stride(0);
+    float* sum = residual.data_ptr<float>() + row * residual.stride(0);
+    for (int64_t i = 0; i < n; ++i) sum[i] = normed[i] + sum[i];
+    rms_norm_row(sum, w, normed, n, eps);
+  });
+}
+
 // silu(x[:, :d]) * x[:, d:], silu(g) = g / (1 + exp(-g)), as g * up / (1 + exp(-g)).
 at::Tensor silu_and_mul(const at::Tensor& x) {
   check_rows(x, "silu_and_mul");
@@ -196,6 +215,9 @@ TORCH_LIBRARY(vllm_stub_cpu, m) {
       " -> (Tensor, Tensor)");
   m.def("silu_and_mul(Tensor x) -> Tensor");
   m.def(
+      "fused_add_rms_norm_(Tensor(a!) x, Tensor(b!) residual, Tensor weight, float eps)"
+      " -> ()");
+  m.def(
       "rotary_embedding(Tensor positions, Tensor query, Tensor key, int head_size,"
       " Tensor cos_sin, bool is_neox) -> (Tensor, Tensor)");
   m.def("argmax_rows(Tensor x) -> Tensor");
@@ -206,6 +228,7 @@ TORCH_LIBRARY_IMPL(vllm_stub_cpu, CPU, m) {
   m.impl("rms_norm", &rms_norm);
   m.impl("fused_add_rms_norm", &fused_add_rms_norm);
   m.impl("silu_and_mul", &silu_and_mul);
+  m.impl("fused_add_rms_norm_", &fused_add_rms_norm_);
   m.impl("rotary_embedding", &rotary_embedding);
   m.impl("argmax_rows", &argmax_rows);
 }
