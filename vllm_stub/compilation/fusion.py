@@ -15,13 +15,13 @@ that for the CPU kernels, in every traced decode step (``decode_graph.py``):
   A step's norms follow GEMMs, which stream megabytes of weights through the
   caches, and two new outputs per norm were allocated and written cold.
 
-Measured on SmolLM2-135M's shape, one engine replaying the graph without and
-with the pass in alternate steps (315-630 steps each): the rotary fusion
-saves 0.10-0.11 ms a step at batch 8 (of 15.5-16 ms; two runs), 0.73 ms at
-batch 32 (of 44), 0.06 at batch 1; the norms in place 0.27-0.33 ms at batch
-8 (two runs), 0.13 at batch 1, and nothing measurable at batch 32 (-0.19 ms,
-157 steps, within the spread). The same kernels' code runs on the same
-values in the same order, so the tokens keep every bit.
+Measured by ``benchmarks/graph_passes.py`` on SmolLM2-135M's shape (one
+engine replaying its step as traced and rewritten in alternate steps, 315
+steps each), saved a step at batch 1 / 8 / 32: the rotary fusion 0.05 /
+0.23 / 0.97 ms (of 13 / 16 / 43), the norms in place 0.08 / 0.21 / 0.59 ms;
+earlier runs at batch 8: 0.10-0.11 and 0.27-0.33 ms. The same kernels'
+code runs on the same values in the same order, so the tokens keep every
+bit.
 """
 
 from __future__ import annotations
