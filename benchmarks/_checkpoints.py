@@ -8,7 +8,11 @@ a user's download takes. Only the weights are random.
 
 from __future__ import annotations
 
+import argparse
+import contextlib
 import json
+import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -50,6 +54,24 @@ VISION = {
     "image_size": 112,
     "patch_size": 14,
 }
+
+
+def add_model_options(parser: argparse.ArgumentParser) -> None:
+    """The engine benchmarks' shared options: --model, --batches, --threads."""
+    parser.add_argument("--model", type=Path, help="a local checkpoint folder")
+    parser.add_argument("--batches", type=int, nargs="+", default=[1, 8, 32])
+    parser.add_argument("--threads", type=int, default=2)
+
+
+@contextlib.contextmanager
+def checkpoint(args: argparse.Namespace, shape: str = "135m") -> Iterator[Path]:
+    """``args.model``, or a random-weight ``shape`` checkpoint for the block.
+
+    Sets torch's threads to ``args.threads`` first.
+    """
+    torch.set_num_threads(args.threads)
+    with tempfile.TemporaryDirectory() as tmp:
+        yield args.model or llama(Path(tmp), shape)
 
 
 def llama(folder: Path, shape: str) -> Path:

@@ -31,7 +31,14 @@ from typing import Any
 
 import torch
 import transformers
-from _checkpoints import IMAGE_TOKEN, image, llama, llava, prompts
+from _checkpoints import (
+    IMAGE_TOKEN,
+    add_model_options,
+    checkpoint,
+    image,
+    llava,
+    prompts,
+)
 from _hf_process import TransformersProcess, hf_generate, transformers_memory
 from _measure import best_time, gemm_step_s, memory
 
@@ -205,11 +212,9 @@ def llava_row(args: argparse.Namespace, batch: int = 8) -> None:
 def main(argv: Sequence[str] | None = None) -> int:
     """Parse the options, build or take the checkpoint, print each row."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--model", type=Path, help="a local checkpoint folder")
+    add_model_options(parser)
     parser.add_argument("--shape", choices=["135m", "30m"], default="135m")
-    parser.add_argument("--batches", type=int, nargs="+", default=[1, 8, 32])
     parser.add_argument("--new-tokens", type=int, default=64)
-    parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--repeats", type=int, default=2)
     parser.add_argument(
         "--rows",
@@ -218,9 +223,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         default=["generate", "embed", "llava"],
     )
     args = parser.parse_args(argv)
-    torch.set_num_threads(args.threads)
-    with tempfile.TemporaryDirectory() as tmp:
-        folder = args.model or llama(Path(tmp), args.shape)
+    with checkpoint(args, args.shape) as folder:
         print(
             f"{args.model or f'random-weight {args.shape} checkpoint'}, fp32, "
             f"{args.threads} threads, {PROMPT_LEN} prompt + {args.new_tokens} new "

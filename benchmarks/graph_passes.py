@@ -17,14 +17,13 @@ from __future__ import annotations
 import argparse
 import copy
 import statistics
-import tempfile
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
 import torch
-from _checkpoints import llama, prompts
+from _checkpoints import add_model_options, checkpoint, prompts
 
 from vllm_stub import LLM, SamplingParams
 from vllm_stub.compilation import decode_graph, fusion
@@ -84,15 +83,11 @@ def compare(folder: Path, name: str, batch: int, calls: int) -> None:
 def main(argv: Sequence[str] | None = None) -> int:
     """Parse the options, build or take the checkpoint, print each pass's rows."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--model", type=Path, help="a local checkpoint folder")
-    parser.add_argument("--batches", type=int, nargs="+", default=[1, 8, 32])
+    add_model_options(parser)
     parser.add_argument("--calls", type=int, default=10, help="64-token calls")
-    parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--passes", nargs="+", choices=sorted(PASSES), default=PASSES)
     args = parser.parse_args(argv)
-    torch.set_num_threads(args.threads)
-    with tempfile.TemporaryDirectory() as tmp:
-        folder = args.model or llama(Path(tmp), "135m")
+    with checkpoint(args) as folder:
         print(
             f"{'pass':>22} {'batch':>5} {'traced ms':>12} {'rewritten ms':>12} "
             f"{'saved ms':>9} {'ratio':>7} {'steps':>6}"

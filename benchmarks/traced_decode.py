@@ -19,15 +19,12 @@ from __future__ import annotations
 
 import argparse
 import os
-import tempfile
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
-from pathlib import Path
 from unittest import mock
 
-import torch
-from _checkpoints import llama, prompts
+from _checkpoints import add_model_options, checkpoint, prompts
 
 from vllm_stub import LLM, SamplingParams
 
@@ -89,19 +86,15 @@ def _engines(folder: str, against: str) -> dict[str, _Engine]:
 def main(argv: Sequence[str] | None = None) -> int:
     """Print the tracing times, then one row per batch size."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--model", type=Path, help="a local checkpoint folder")
+    add_model_options(parser)
     parser.add_argument("--against", choices=["eager", "python-graph"], default="eager")
-    parser.add_argument("--batches", type=int, nargs="+", default=[1, 8, 32])
     parser.add_argument("--new-tokens", type=int, default=64)
-    parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--repeats", type=int, default=3)
     args = parser.parse_args(argv)
-    torch.set_num_threads(args.threads)
     name = args.model or "random-weight 135m checkpoint"
     print(f"{name}, fp32, {args.threads} threads, against {args.against}")
-    with tempfile.TemporaryDirectory() as tmp:
-        folder = str(args.model or llama(Path(tmp), "135m"))
-        _rows(_engines(folder, args.against), args)
+    with checkpoint(args) as folder:
+        _rows(_engines(str(folder), args.against), args)
     return 0
 
 
