@@ -31,6 +31,7 @@ from vllm_stub.compilation import decode_graph, fusion
 PASSES: dict[str, Callable[[torch.fx.GraphModule], int]] = {
     "rotary into attention": fusion.fuse_rotary_into_attention,
     "norms in place": fusion.norms_in_place,
+    "SiLU into its GEMM": fusion.silu_into_gate_up,
 }
 
 

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 import torch
 import transformers
+from torch.fx import GraphModule
 
 # Small enough for 2 CPU cores; a wide init keeps logits far from uniform so
 # greedy argmax does not hinge on rounding.
@@ -85,3 +86,35 @@ def pytest_runtest_teardown(item: pytest.Item) -> None:
 
 
 _SET_COMPILE = pytest.StashKey[bool]()
+
+
+@pytest.fixture
+def ops() -> object:
+    """The built C++ kernels (``torch.ops.vllm_stub_cpu``); skips without them."""
+    from vllm_stub import _custom_ops
+
+    kernels = _custom_ops.kernels()
+    if kernels is None:
+        pytest.skip("the fused ops exist in the C++ kernels only")
+    return kernels
+
+
+@pytest.fixture(scope="session")
+def run_rewrite() -> Callable[..., tuple[GraphModule, list[str]]]:
+    """``run(graph, rewrite, count) -> (graph as it was, the ops it calls now)``.
+
+    Runs a ``fusion.py`` pass on ``graph`` and recompiles it; checks that the
+    pass rewrote ``count`` places and that a second run changes nothing.
+    """
+
+    def run(graph: GraphModule, rewrite: Callable[[GraphModule], int], count: int):
+        before = GraphModule(graph, graph.graph.__deepcopy__())
+        assert rewrite(graph) == count
+        graph.recompile()
+        code = graph.code
+        assert rewrite(graph) == 0
+        assert graph.code == code
+        calls = [str(n.target) for n in graph.graph.nodes if n.op == "call_function"]
+        return before, calls
+
+    return run

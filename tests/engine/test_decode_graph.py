@@ -155,8 +155,9 @@ def test_a_traced_step_calls_no_contiguous_on_contiguous_rows(
 def test_a_traced_step_runs_the_rewritten_kernels(
     make_checkpoint, traced_graphs
 ) -> None:
-    # fusion.py: each layer's rotary folded into its attention, and every
-    # norm but the first with a residual made in place; same tokens
+    # fusion.py: each layer's rotary folded into its attention, every norm
+    # but the first with a residual made in place, each SiLU into its GEMM;
+    # same tokens
     folder, model = make_checkpoint()
     llm = LLM(str(folder))
     eager = LLM(str(folder), enforce_eager=True)
@@ -171,6 +172,9 @@ def test_a_traced_step_runs_the_rewritten_kernels(
         # two norms a layer and the final one, the first of all left as it was
         assert targets.count("vllm_stub_cpu.fused_add_rms_norm_") == 2 * layers - 1
         assert targets.count("vllm_stub_cpu.fused_add_rms_norm") == 1
+        # each MLP's SiLU applied by its gate/up GEMM
+        assert targets.count("vllm_stub_cpu.packed_gemm_silu_and_mul") == layers
+        assert "vllm_stub_cpu.silu_and_mul" not in targets
 
 
 def test_only_float32_engines_that_may_compile_get_a_graph(

@@ -16,20 +16,11 @@ import pytest
 import torch
 from torch.fx import GraphModule, symbolic_trace
 
-from vllm_stub import _custom_ops
 from vllm_stub.compilation.fusion import fuse_rotary_into_attention, norms_in_place
 
 _LAYER = -2  # the kernels' cache table number these tests bind to
 HEADS, KV_HEADS, DIM, CACHE_LEN = 4, 2, 16, 12
 SLOTS, LENS, POSITIONS = [2, 0, 3], [6, 1, 12], [5, 0, 11]
-
-
-@pytest.fixture
-def ops() -> object:
-    kernels = _custom_ops.kernels()
-    if kernels is None:
-        pytest.skip("the fused op exists in the C++ kernels only")
-    return kernels
 
 
 @pytest.fixture(autouse=True)
@@ -124,19 +115,10 @@ def _traced_step(rotate: bool = True, swap: bool = False, keep_key: bool = False
     return symbolic_trace(step)
 
 
-def _targets(graph: GraphModule) -> list[str]:
-    return [str(n.target) for n in graph.graph.nodes if n.op == "call_function"]
-
-
-def test_the_pass_fuses_a_rotary_read_only_by_its_attention(ops) -> None:
+def test_the_pass_fuses_a_rotary_read_only_by_its_attention(ops, run_rewrite) -> None:
     graph = _traced_step()
-    unfused = GraphModule(graph, graph.graph.__deepcopy__())
-    assert fuse_rotary_into_attention(graph) == 1
-    graph.recompile()
-    assert _targets(graph) == ["vllm_stub_cpu.rotary_decode_attention"]
-    code = graph.code
-    assert fuse_rotary_into_attention(graph) == 0  # a second run: nothing left
-    assert graph.code == code
+    unfused, calls = run_rewrite(graph, fuse_rotary_into_attention, 1)
+    assert calls == ["vllm_stub_cpu.rotary_decode_attention"]
     inputs = _inputs(DIM)
     args = [inputs[name] for name in ("positions", "q", "k", "v", "table")]
     args += [inputs["slots"], inputs["lens"]]
@@ -150,12 +132,10 @@ def test_the_pass_fuses_a_rotary_read_only_by_its_attention(ops) -> None:
 @pytest.mark.parametrize(
     "variant", [{"keep_key": True}, {"swap": True}, {"rotate": False}]
 )
-def test_the_pass_leaves_other_graphs_alone(ops, variant: dict) -> None:
+def test_the_pass_leaves_other_graphs_alone(ops, run_rewrite, variant: dict) -> None:
     graph = _traced_step(**variant)
-    code = graph.code
-    assert fuse_rotary_into_attention(graph) == 0
-    graph.recompile()
-    assert graph.code == code
+    before, _ = run_rewrite(graph, fuse_rotary_into_attention, 0)
+    assert graph.code == before.code
 
 
 @pytest.mark.parametrize("rows", [1, 8, 200])  # 200 rows: split over threads
@@ -187,18 +167,12 @@ def _traced_norms(read_again: bool = False) -> GraphModule:
 
 @pytest.mark.parametrize(("read_again", "in_place"), [(False, 2), (True, 1)])
 def test_norms_whose_inputs_nothing_reads_again_run_in_place(
-    ops, read_again: bool, in_place: int
+    ops, run_rewrite, read_again: bool, in_place: int
 ) -> None:
     graph = _traced_norms(read_again)
-    functional = GraphModule(graph, graph.graph.__deepcopy__())
-    assert norms_in_place(graph) == in_place
-    graph.recompile()
-    targets = _targets(graph)
-    assert targets.count("vllm_stub_cpu.fused_add_rms_norm_") == in_place
-    assert targets.count("vllm_stub_cpu.fused_add_rms_norm") == 3 - in_place
-    code = graph.code
-    assert norms_in_place(graph) == 0  # a second run: nothing left it may touch
-    assert graph.code == code
+    functional, calls = run_rewrite(graph, norms_in_place, in_place)
+    assert calls.count("vllm_stub_cpu.fused_add_rms_norm_") == in_place
+    assert calls.count("vllm_stub_cpu.fused_add_rms_norm") == 3 - in_place
     packed = torch.randn(16, 16)
     ops.pack_weight_(packed)
     args = (

@@ -40,6 +40,9 @@ outputs = {
     "rotary": torch.cat([rotated.flatten() for rotated in kernels.rotary_embedding(
         torch.tensor([0, 7, 31]), torch.randn(3, 256), torch.randn(3, 128), 64,
         torch.randn(32, 2, 64), True)]),
+    "gemm_silu": torch.cat([kernels.packed_gemm_silu_and_mul(
+        torch.randn(rows, 300), weight.view(3, 300, 16)[:2].contiguous(), 32, None)
+        for rows in (2, 8)]),
     "gemm": torch.cat([
         kernels.packed_gemm(torch.randn(rows, 300), weight.view(3, 300, 16), 48, None)
         for rows in (1, 8, 32)]),

@@ -45,7 +45,11 @@ from typing import Any
 import torch
 
 from vllm_stub import _custom_ops
-from vllm_stub.compilation.fusion import fuse_rotary_into_attention, norms_in_place
+from vllm_stub.compilation.fusion import (
+    fuse_rotary_into_attention,
+    norms_in_place,
+    silu_into_gate_up,
+)
 from vllm_stub.forward_context import get_forward_context
 from vllm_stub.logger import first_line, init_logger
 
@@ -134,14 +138,16 @@ def _fused_decode_step() -> bool:
 def _run_as_traced(graph: torch.fx.GraphModule, _example_inputs: list[Any]) -> Any:
     """The backend: run the traced ops as they are (no inductor, same bits).
 
-    First the rotary op is fused into the attention and the norms made in
-    place (``fusion.py``: the same kernels' code on the same values).
+    First ``fusion.py``'s rewrites run: the rotary op fused into the
+    attention, the norms made in place, the SiLU folded into its GEMM (the
+    same kernels' code on the same values).
     TorchScript's interpreter runs the ops where it can, and the graph's
     Python code where it cannot (the reason is logged once) or where
     ``VLLM_STUB_TORCHSCRIPT=0`` is set when the step is traced (a way around
     a TorchScript bug, and ``benchmarks/traced_decode.py``'s baseline).
     """
-    if fuse_rotary_into_attention(graph) + norms_in_place(graph):
+    rewrites = (fuse_rotary_into_attention, norms_in_place, silu_into_gate_up)
+    if sum(rewrite(graph) for rewrite in rewrites):
         graph.recompile()
     if os.environ.get("VLLM_STUB_TORCHSCRIPT", "1") == "0":
         return _python_forward(graph)

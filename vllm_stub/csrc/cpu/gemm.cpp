@@ -1,6 +1,8 @@
 // pack_weight_ and packed_gemm: x @ weight.T over a weight laid out once, at
 // load time, for this GEMM; registered into torch.ops.vllm_stub_cpu beside
-// the layer kernels of ops.cpp.
+// the layer kernels of ops.cpp. packed_gemm_silu_and_mul is the same GEMM
+// with the MLP's SiLU-and-mul applied as its outputs are stored. The
+// microkernel is in panel_kernel.h.
 //
 // The packed weight is [out / 16, in, 16] (out padded to whole panels by
 // the caller): panels of 16 output features, each stored input by input, so
@@ -28,18 +30,13 @@
 #include <algorithm>
 #include <optional>
 #include <vector>
-#if defined(__AVX2__) && defined(__FMA__)
-#include <immintrin.h>
-#endif
 
 #include "common.h"
+#include "panel_kernel.h"
 
 namespace vllm_stub_cpu {
 namespace {
 
-constexpr int64_t kPanel = 16;  // output features per panel
-constexpr int64_t kBlock = 6;   // rows of x per microkernel call
-constexpr int64_t kDepth = 256; // inputs per chain of multiply-adds
 // Rows of x per pass over the weight: their inputs (256 KiB) stay in L2
 // while every panel is multiplied by them.
 constexpr int64_t kChunkBytes = 256 * 1024;
@@ -55,97 +52,6 @@ constexpr int64_t kGrain = 1 << 16;
 // multiply-adds' latency and takes each line straight from L1, and 2% slower
 // at 32-64, which are compute-bound.
 constexpr int64_t kL2PrefetchFrom = 4, kL2PrefetchBelow = 24;
-
-// The lines of the next panel that one block of rows prefetches: `lines`
-// lines from `line` on, one each `every` inputs (the number of blocks),
-// into L2 or L1 (see kL2PrefetchFrom).
-struct Prefetch {
-  const float* line;
-  int64_t lines;
-  int64_t every;
-  bool into_l2;
-  int64_t countdown = 1;
-
-  // Called once per input of the block's pass.
-  inline void step() {
-    if (--countdown > 0 || lines == 0) return;
-    countdown = every;
-    if (into_l2)
-      __builtin_prefetch(line, /*rw=*/0, /*locality=*/2);
-    else
-      __builtin_prefetch(line, /*rw=*/0, /*locality=*/3);
-    line += kPanel;
-    --lines;
-  }
-};
-
-#if defined(__AVX2__) && defined(__FMA__)
-// The sums live in named registers: GCC spills an array of __m256 to the
-// stack on every iteration, which halves the kernel's speed.
-#define VLLM_STUB_ROW(i)                                            \
-  if constexpr (rows > i) {                                         \
-    const __m256 xi = _mm256_broadcast_ss(x + i * x_stride + k);    \
-    sum##i##a = _mm256_fmadd_ps(xi, low, sum##i##a);                \
-    sum##i##b = _mm256_fmadd_ps(xi, high, sum##i##b);               \
-  }
-
-// Adds into sums[r][0..16) x row r (of `rows`) dotted with each column of
-// the panel over `depth` inputs.
-template <int64_t rows>
-void add_block_sums(const float* x, int64_t x_stride, const float* panel, int64_t depth,
-                    float (*sums)[kPanel], Prefetch& prefetch) {
-  __m256 sum0a = _mm256_setzero_ps(), sum0b = sum0a, sum1a = sum0a, sum1b = sum0a,
-         sum2a = sum0a, sum2b = sum0a, sum3a = sum0a, sum3b = sum0a, sum4a = sum0a,
-         sum4b = sum0a, sum5a = sum0a, sum5b = sum0a;
-  for (int64_t k = 0; k < depth; ++k) {
-    const __m256 low = _mm256_loadu_ps(panel + k * kPanel);
-    const __m256 high = _mm256_loadu_ps(panel + k * kPanel + 8);
-    prefetch.step();
-    VLLM_STUB_ROW(0) VLLM_STUB_ROW(1) VLLM_STUB_ROW(2)
-    VLLM_STUB_ROW(3) VLLM_STUB_ROW(4) VLLM_STUB_ROW(5)
-  }
-  const __m256 all[kBlock][2] = {{sum0a, sum0b}, {sum1a, sum1b}, {sum2a, sum2b},
-                                 {sum3a, sum3b}, {sum4a, sum4b}, {sum5a, sum5b}};
-  for (int64_t r = 0; r < rows; ++r) {
-    _mm256_storeu_ps(sums[r], _mm256_add_ps(_mm256_loadu_ps(sums[r]), all[r][0]));
-    _mm256_storeu_ps(sums[r] + 8, _mm256_add_ps(_mm256_loadu_ps(sums[r] + 8), all[r][1]));
-  }
-}
-#undef VLLM_STUB_ROW
-#else
-template <int64_t rows>
-void add_block_sums(const float* x, int64_t x_stride, const float* panel, int64_t depth,
-                    float (*sums)[kPanel], Prefetch& /*prefetch*/) {
-  for (int64_t r = 0; r < rows; ++r) {
-    float block[kPanel] = {};
-    for (int64_t k = 0; k < depth; ++k)
-      for (int64_t c = 0; c < kPanel; ++c) block[c] += x[r * x_stride + k] * panel[k * kPanel + c];
-    for (int64_t c = 0; c < kPanel; ++c) sums[r][c] += block[c];
-  }
-}
-#endif
-
-// sums[r][0..16) = x row r (of `rows`) dotted with each column of the
-// panel: one chain of multiply-adds per kDepth inputs, the chains added in
-// order, which keeps rounding near a blocked GEMM's (one chain over a few
-// thousand inputs loses several times more bits).
-void block_sums(int64_t rows, const float* x, int64_t x_stride, const float* panel,
-                int64_t inputs, float (*sums)[kPanel], Prefetch& prefetch) {
-  for (int64_t r = 0; r < rows; ++r) std::fill(sums[r], sums[r] + kPanel, 0.0f);
-  for (int64_t k = 0; k < inputs; k += kDepth) {
-    const int64_t depth = std::min(kDepth, inputs - k);
-    const float* xk = x + k;
-    const float* pk = panel + k * kPanel;
-    switch (rows) {
-      case 1: add_block_sums<1>(xk, x_stride, pk, depth, sums, prefetch); break;
-      case 2: add_block_sums<2>(xk, x_stride, pk, depth, sums, prefetch); break;
-      case 3: add_block_sums<3>(xk, x_stride, pk, depth, sums, prefetch); break;
-      case 4: add_block_sums<4>(xk, x_stride, pk, depth, sums, prefetch); break;
-      case 5: add_block_sums<5>(xk, x_stride, pk, depth, sums, prefetch); break;
-      default: add_block_sums<6>(xk, x_stride, pk, depth, sums, prefetch);
-    }
-  }
-}
 
 // Packs a [out, in] weight (out a multiple of 16) in place into the layout
 // [out / 16, in, 16]. Rows 16p..16p+15 of the plain layout and panel p of
@@ -169,59 +75,144 @@ void pack_weight_(at::Tensor& weight) {
   });
 }
 
+// Checks x, the packed weight and the bias of a packed GEMM with `outputs`
+// features (see packed_gemm).
+void check_gemm(const at::Tensor& x, const at::Tensor& packed, int64_t outputs,
+                const std::optional<at::Tensor>& bias, const char* name) {
+  check_rows(x, name);
+  TORCH_CHECK(packed.dim() == 3 && packed.is_contiguous() && packed.size(1) == x.size(1) &&
+                  packed.size(2) == kPanel && packed.size(0) * kPanel >= outputs,
+              name, ": the packed weight does not match x's ", x.size(1), " inputs");
+  TORCH_CHECK(!bias.has_value() || (bias->is_contiguous() && bias->numel() == outputs &&
+                                    bias->scalar_type() == at::kFloat),
+              name, ": expected a contiguous float32 bias of ", outputs, " values");
+}
+
+// x times every panel of `packed`, chunk of rows by chunk: threads split the
+// chunk's `units`, each `per_unit` panels that one thread multiplies in a
+// row, the k-th being panel_of(unit, k). Each block of rows' sums go to
+// store(unit, k, row, rows, sums, kept), where `kept` is the thread's
+// kPanel floats per row of the chunk, from this block's first row, for a
+// unit's store to keep values between its panels.
+template <typename PanelOf, typename Store>
+void multiply_panels(const at::Tensor& x, const at::Tensor& packed, int64_t units,
+                     int64_t per_unit, const PanelOf& panel_of, const Store& store) {
+  const int64_t rows = x.size(0), inputs = x.size(1), x_stride = x.stride(0);
+  const float* xs = x.const_data_ptr<float>();
+  const float* ws = packed.const_data_ptr<float>();
+  const int64_t width = std::max<int64_t>(1, inputs);  // no division by zero
+  const int64_t chunk = std::max(kBlock, kChunkBytes / (width * 4) / kBlock * kBlock);
+  for (int64_t first = 0; first < rows; first += chunk) {
+    const int64_t last = std::min(rows, first + chunk), count = last - first;
+    const int64_t grain =
+        std::max<int64_t>(1, kGrain / (width * kPanel * count * per_unit));
+    const bool into_l2 = count >= kL2PrefetchFrom && count < kL2PrefetchBelow;
+    // blocks of near-equal size: 32 rows as 6+6+5+5+5+5, not 6*5+2. A block
+    // of 1-3 rows waits on its multiply-adds' latency and costs almost what
+    // a full one does (measured: 7-12% faster at 8-32 rows).
+    const int64_t blocks = (count + kBlock - 1) / kBlock;
+    at::parallel_for(0, units, grain, [&](int64_t begin, int64_t end) {
+      float sums[kBlock][kPanel];
+      std::vector<float> kept(per_unit > 1 ? count * kPanel : 0);
+      for (int64_t unit = begin; unit < end; ++unit) {
+        for (int64_t k = 0; k < per_unit; ++k) {
+          // this thread's next panel, one line per input, in equal shares per block
+          const float* next = nullptr;
+          if (k + 1 < per_unit)
+            next = ws + panel_of(unit, k + 1) * inputs * kPanel;
+          else if (unit + 1 < end)
+            next = ws + panel_of(unit + 1, 0) * inputs * kPanel;
+          const int64_t next_lines = next ? inputs : 0;
+          const int64_t share = (next_lines + blocks - 1) / blocks;
+          const float* panel = ws + panel_of(unit, k) * inputs * kPanel;
+          for (int64_t block = 0, row = first; block < blocks; ++block) {
+            const int64_t size = count / blocks + (block < count % blocks ? 1 : 0);
+            const int64_t skip = std::min(block * share, next_lines);
+            PanelPrefetch prefetch{next ? next + skip * kPanel : nullptr,
+                                   std::min(share, next_lines - skip), blocks, into_l2};
+            block_sums(size, xs + row * x_stride, x_stride, panel, inputs, sums, prefetch);
+            store(unit, k, row, size, sums, kept.data() + (row - first) * kPanel);
+            row += size;
+          }
+        }
+      }
+    });
+  }
+}
+
 // out = x @ weight.T (+ bias), with packed = weight after pack_weight_,
 // viewed as [panels, in, 16], and `outputs` = weight.size(0). Threads split
 // the panels of each chunk of rows.
 at::Tensor packed_gemm(const at::Tensor& x, const at::Tensor& packed, int64_t outputs,
                        const std::optional<at::Tensor>& bias) {
-  check_rows(x, "packed_gemm");
-  const int64_t rows = x.size(0), inputs = x.size(1);
-  TORCH_CHECK(packed.dim() == 3 && packed.is_contiguous() && packed.size(1) == inputs &&
-                  packed.size(2) == kPanel && packed.size(0) * kPanel >= outputs,
-              "packed_gemm: the packed weight does not match x's ", inputs, " inputs");
-  TORCH_CHECK(!bias.has_value() || (bias->is_contiguous() && bias->numel() == outputs &&
-                                    bias->scalar_type() == at::kFloat),
-              "packed_gemm: expected a contiguous float32 bias of ", outputs, " values");
-  auto out = at::empty({rows, outputs}, x.options());
-  const float* xs = x.const_data_ptr<float>();
-  const float* ws = packed.const_data_ptr<float>();
+  check_gemm(x, packed, outputs, bias, "packed_gemm");
+  auto out = at::empty({x.size(0), outputs}, x.options());
   const float* b = bias.has_value() ? bias->const_data_ptr<float>() : nullptr;
   float* o = out.data_ptr<float>();
-  const int64_t x_stride = x.stride(0), panels = packed.size(0);
-  const int64_t width = std::max<int64_t>(1, inputs);  // no division by zero
-  const int64_t chunk = std::max(kBlock, kChunkBytes / (width * 4) / kBlock * kBlock);
-  for (int64_t first = 0; first < rows; first += chunk) {
-    const int64_t last = std::min(rows, first + chunk);
-    const int64_t grain = std::max<int64_t>(1, kGrain / (width * kPanel * (last - first)));
-    const bool into_l2 = last - first >= kL2PrefetchFrom && last - first < kL2PrefetchBelow;
-    at::parallel_for(0, panels, grain, [&](int64_t begin, int64_t end) {
-      float sums[kBlock][kPanel];
-      for (int64_t p = begin; p < end; ++p) {
-        const int64_t columns = std::min(kPanel, outputs - p * kPanel);
-        // blocks of near-equal size: 32 rows as 6+6+5+5+5+5, not 6*5+2. A
-        // block of 1-3 rows waits on its multiply-adds' latency and costs
-        // almost what a full one does (measured: 7-12% faster at 8-32 rows).
-        const int64_t count = last - first, blocks = (count + kBlock - 1) / kBlock;
-        // this thread's next panel, one line per input, in equal shares per block
-        const float* next = p + 1 < end ? ws + (p + 1) * inputs * kPanel : nullptr;
-        const int64_t next_lines = next ? inputs : 0;
-        const int64_t share = (next_lines + blocks - 1) / blocks;
-        for (int64_t block = 0, row = first; block < blocks; ++block) {
-          const int64_t size = count / blocks + (block < count % blocks ? 1 : 0);
-          const int64_t skip = std::min(block * share, next_lines);
-          Prefetch prefetch{next ? next + skip * kPanel : nullptr,
-                            std::min(share, next_lines - skip), blocks, into_l2};
-          block_sums(size, xs + row * x_stride, x_stride, ws + p * inputs * kPanel, inputs,
-                     sums, prefetch);
-          for (int64_t r = 0; r < size; ++r)
-            for (int64_t c = 0; c < columns; ++c)
-              o[(row + r) * outputs + p * kPanel + c] =
-                  b ? sums[r][c] + b[p * kPanel + c] : sums[r][c];
-          row += size;
-        }
-      }
-    });
+  auto panel_of = [](int64_t unit, int64_t) { return unit; };
+  auto store = [&](int64_t p, int64_t, int64_t row, int64_t size,
+                   const float (*sums)[kPanel], float*) {
+    const int64_t columns = std::min(kPanel, outputs - p * kPanel);
+    for (int64_t r = 0; r < size; ++r)
+      for (int64_t c = 0; c < columns; ++c)
+        o[(row + r) * outputs + p * kPanel + c] =
+            b ? sums[r][c] + b[p * kPanel + c] : sums[r][c];
+  };
+  multiply_panels(x, packed, packed.size(0), 1, panel_of, store);
+  return out;
+}
+
+// silu_and_mul(packed_gemm(x, packed, outputs, bias)) without the GEMM's
+// output: each thread multiplies a gate panel, keeps its sums, multiplies
+// the matching up panel and writes silu(gate) * up (common.h's silu_times,
+// which silu_and_mul calls), so the values are the two ops' bits. Needs the
+// up half to start on a panel: outputs / 2 a multiple of 16. Buys the SiLU
+// op's call, its read of the gate and up rows and their write, right after
+// the GEMM streamed its weight: ~10 us a layer at batch 8 (see fusion.py).
+at::Tensor packed_gemm_silu_and_mul(const at::Tensor& x, const at::Tensor& packed,
+                                    int64_t outputs, const std::optional<at::Tensor>& bias) {
+  check_gemm(x, packed, outputs, bias, "packed_gemm_silu_and_mul");
+  const int64_t half = outputs / 2, pairs = half / kPanel;
+  TORCH_CHECK(outputs % (2 * kPanel) == 0,
+              "packed_gemm_silu_and_mul: expected gate and up halves of whole panels, got ",
+              outputs, " outputs");
+  auto out = at::empty({x.size(0), half}, x.options());
+  float* o = out.data_ptr<float>();
+  if (x.size(0) < kL2PrefetchFrom) {
+    // 1-3 rows: the GEMM, then the SiLU over its rows, as the two ops run.
+    // Applied per panel pair, the SiLU cost 4-5 us more a layer at 1-2 rows
+    // (measured on the MLP's 576 -> 3072 weight from memory), and the two
+    // steps leave only the op call to save.
+    const auto both = packed_gemm(x, packed, outputs, bias);
+    for (int64_t row = 0; row < x.size(0); ++row) {
+      const float* gate = both.const_data_ptr<float>() + row * outputs;
+      for (int64_t i = 0; i < half; ++i)
+        o[row * half + i] = silu_times(gate[i], gate[half + i]);
+    }
+    return out;
   }
+  const float* b = bias.has_value() ? bias->const_data_ptr<float>() : nullptr;
+  auto panel_of = [&](int64_t pair, int64_t k) { return pair + k * pairs; };
+  // the gate panel's sums are kept till the up panel's arrive; then each row
+  // is 16 branch-free silu_times calls, which vectorize as silu_and_mul's do
+  auto store = [&](int64_t pair, int64_t k, int64_t row, int64_t size,
+                   const float (*sums)[kPanel], float* gates) {
+    const int64_t column = pair * kPanel;
+    for (int64_t r = 0; r < size; ++r) {
+      float* gate = gates + r * kPanel;
+      if (k == 0) {
+        for (int64_t c = 0; c < kPanel; ++c)
+          gate[c] = b ? sums[r][c] + b[column + c] : sums[r][c];
+        continue;
+      }
+      float up[kPanel];
+      for (int64_t c = 0; c < kPanel; ++c)
+        up[c] = b ? sums[r][c] + b[half + column + c] : sums[r][c];
+      float* o_row = o + (row + r) * half + column;
+      for (int64_t c = 0; c < kPanel; ++c) o_row[c] = silu_times(gate[c], up[c]);
+    }
+  };
+  multiply_panels(x, packed, pairs, 2, panel_of, store);
   return out;
 }
 
@@ -231,9 +222,13 @@ at::Tensor packed_gemm(const at::Tensor& x, const at::Tensor& packed, int64_t ou
 TORCH_LIBRARY_FRAGMENT(vllm_stub_cpu, m) {
   m.def("pack_weight_(Tensor(a!) weight) -> ()");
   m.def("packed_gemm(Tensor x, Tensor packed, int outputs, Tensor? bias) -> Tensor");
+  m.def(
+      "packed_gemm_silu_and_mul(Tensor x, Tensor packed, int outputs, Tensor? bias)"
+      " -> Tensor");
 }
 
 TORCH_LIBRARY_IMPL(vllm_stub_cpu, CPU, m) {
   m.impl("pack_weight_", &vllm_stub_cpu::pack_weight_);
   m.impl("packed_gemm", &vllm_stub_cpu::packed_gemm);
+  m.impl("packed_gemm_silu_and_mul", &vllm_stub_cpu::packed_gemm_silu_and_mul);
 }

@@ -102,13 +102,7 @@ at::Tensor silu_and_mul(const at::Tensor& x) {
     const float* gate = x.const_data_ptr<float>() + row * x.stride(0);
     const float* up = gate + d;
     float* o = out.data_ptr<float>() + row * d;
-    // exp first, then gate * up over 1 + exp: GCC 13 makes this form 3x
-    // faster than silu(gate) * up or the same in one expression (measured),
-    // at a possible last-bit difference
-    for (int64_t i = 0; i < d; ++i) {
-      const float e = vector_exp(-gate[i]);
-      o[i] = (gate[i] * up[i]) / (1.0f + e);
-    }
+    for (int64_t i = 0; i < d; ++i) o[i] = silu_times(gate[i], up[i]);
   });
   return out;
 }
