@@ -1,0 +1,130 @@
+"""Decode steps replayed without dynamo once it chose the graph (direct_replay.py).
+
+Each test counts the calls that went through dynamo (the compiled forward)
+and the graph's runs, and checks every output against the eager forward.
+"""
+
+from __future__ import annotations
+
+from types import SimpleNamespace
+
+import pytest
+import torch
+from torch import nn
+
+from vllm_stub import LLM, SamplingParams
+from vllm_stub.compilation import decode_graph
+from vllm_stub.compilation.decorators import support_torch_compile
+from vllm_stub.forward_context import (
+    AttentionMetadata,
+    get_forward_context,
+    set_forward_context,
+)
+
+
+@pytest.fixture
+def counts(ops, monkeypatch: pytest.MonkeyPatch) -> dict[str, int]:
+    """Engines built after this trace their decode steps; counts dynamo's calls
+    (``"dynamo"``), the graph's runs (``"graph"``) and the graphs' inputs."""
+    monkeypatch.setenv("VLLM_STUB_COMPILE", "1")
+    seen = {"dynamo": 0, "graph": 0, "inputs": []}
+    run_as_traced = decode_graph._run_as_traced
+
+    def counting_backend(graph: torch.fx.GraphModule, inputs: list) -> object:
+        seen["inputs"].append(len(graph.graph.find_nodes(op="placeholder")))
+        forward = run_as_traced(graph, inputs)
+
+        def run(*args: object) -> object:
+            seen["graph"] += 1
+            return forward(*args)
+
+        return run
+
+    monkeypatch.setattr(decode_graph, "_run_as_traced", counting_backend)
+    compile_forward = torch.compile
+
+    def counting_compile(*args: object, **kwargs: object) -> object:
+        compiled = compile_forward(*args, **kwargs)
+
+        def through_dynamo(*call_args: object, **call_kwargs: object) -> object:
+            seen["dynamo"] += 1
+            return compiled(*call_args, **call_kwargs)
+
+        return through_dynamo
+
+    monkeypatch.setattr(torch, "compile", counting_compile)
+    return seen
+
+
+def _step(batch: int, length: int = 1) -> AttentionMetadata:
+    lens = torch.full((batch,), length)
+    return AttentionMetadata(False, torch.arange(batch), lens, max_context_len=length)
+
+
+@support_torch_compile
+class _Scaled(nn.Module):
+    """x times a weight, plus the step's longest context when asked."""
+
+    def __init__(self, *, vllm_config: object, prefix: str = "") -> None:
+        super().__init__()
+        self.weight = nn.Parameter(torch.arange(1.0, 7.0), requires_grad=False)
+        self.add_length = False
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        out = x * self.weight
+        if self.add_length:  # a guarded constant of the step's metadata
+            out = out + get_forward_context().attn_metadata.max_context_len
+        return out
+
+
+def _model(add_length: bool = False) -> _Scaled:
+    config = SimpleNamespace(
+        model_config=SimpleNamespace(enforce_eager=False, dtype=torch.float32)
+    )
+    model = _Scaled(vllm_config=config)
+    model.add_length = add_length
+    return model
+
+
+def test_steps_after_a_batch_size_s_first_skip_dynamo(counts) -> None:
+    model = _model()
+    batches = [1, 1, 1, 4, 4, 1, 4, 3, 3]
+    for step, batch in enumerate(batches):
+        x = torch.full((batch, 6), float(step))  # new values, same shapes
+        with set_forward_context(_step(batch)):
+            assert torch.equal(model(x), x * torch.arange(1.0, 7.0))
+    # the first step of each batch size went through dynamo, which traced
+    # batch 1, batch 4, then a graph that leaves the batch size free
+    assert counts["dynamo"] == 3 and counts["graph"] == len(batches)
+    # the weight is in the graph, not among its inputs: x, and then the batch
+    # size that the second graph leaves free
+    assert counts["inputs"] == [1, 2]
+
+
+def test_a_new_value_of_a_guarded_constant_goes_through_dynamo(counts) -> None:
+    model = _model(add_length=True)
+    x = torch.ones(2, 6)
+    lengths = [3, 3, 5, 5, 3]
+    for length in lengths:
+        with set_forward_context(_step(2, length)):
+            assert torch.equal(model(x), x * torch.arange(1.0, 7.0) + length)
+    assert counts["dynamo"] == 2 and counts["graph"] == len(lengths)
+
+
+def test_an_engine_s_decode_steps_skip_dynamo_after_each_batch_size_s_first(
+    make_checkpoint, counts
+) -> None:
+    folder, _ = make_checkpoint()
+    traced, eager = LLM(str(folder)), LLM(str(folder), enforce_eager=True)
+    params = SamplingParams(temperature=0, max_tokens=6, ignore_eos=True)
+    for prompts in ([[5, 17, 99, 3]], [[1, 2, 3], [7] * 9], [[4], [8, 9]]):
+        requests = [{"prompt_token_ids": p} for p in prompts]
+        tokens = [[o.outputs[0].token_ids for o in llm.generate(requests, params)]
+                  for llm in (traced, eager)]  # fmt: skip
+        assert tokens[0] == tokens[1]
+    # 3 calls of 5 decode steps; batch 2 came twice and went through dynamo once
+    assert counts["graph"] == 15 and counts["dynamo"] == 2
+    # input ids, positions, the step's slots and lengths (and, in the graph
+    # that leaves the batch size free, the size of each): the weights are in
+    # the graphs
+    assert counts["inputs"] == [4, 8]
