@@ -24,10 +24,11 @@ engine replaying its step as traced and rewritten in alternate steps, 315
 steps each), saved a step at batch 1 / 8 / 32: the rotary fusion 0.05 /
 0.23 / 0.97 ms (of 13 / 16 / 43), the norms in place 0.08 / 0.21 / 0.59 ms;
 earlier runs at batch 8: 0.10-0.11 and 0.27-0.33 ms. The SiLU folded into
-its GEMM, four runs of 315-504 steps: 0.21-0.75 ms at batch 8, nothing at
-batch 1 (at 1-3 rows the fused op runs the GEMM then the SiLU, see
-``gemm.cpp``), within the noise at 32 (-0.24 to +1.15 ms; alone, the fused
-op is ~10 us a layer faster there). The same kernels' code runs on the same
+its GEMM, six runs of 252-504 steps: -0.03 to +0.75 ms at batch 8 (median
+0.23), nothing at batch 1 (at 1-3 rows the fused op runs the GEMM then the
+SiLU, see ``gemm.cpp``), -0.24 to +1.15 ms at 32; alone, on the MLP's
+weight read from memory, the fused op saves 21 us a layer at batch 8 and
+10 at 32 (faster in 112 and 110 of 120 paired runs). The same kernels' code runs on the same
 values in the same order, so the tokens keep every bit.
 """
 
