@@ -28,8 +28,9 @@ its GEMM, six runs of 252-504 steps: -0.03 to +0.75 ms at batch 8 (median
 0.23), nothing at batch 1 (at 1-3 rows the fused op runs the GEMM then the
 SiLU, see ``gemm.cpp``), -0.24 to +1.15 ms at 32; alone, on the MLP's
 weight read from memory, the fused op saves 21 us a layer at batch 8 and
-10 at 32 (faster in 112 and 110 of 120 paired runs). The same kernels' code runs on the same
-values in the same order, so the tokens keep every bit.
+10 at 32 (faster in 112 and 110 of 120 paired runs). The same kernels'
+code runs on the same values in the same order, so the tokens keep every
+bit.
 """
 
 from __future__ import annotations
