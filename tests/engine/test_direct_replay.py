@@ -15,6 +15,7 @@ from torch import nn
 from vllm_stub import LLM, SamplingParams
 from vllm_stub.compilation import decode_graph
 from vllm_stub.compilation.decorators import support_torch_compile
+from vllm_stub.compilation.direct_replay import is_weight
 from vllm_stub.forward_context import (
     AttentionMetadata,
     get_forward_context,
@@ -27,11 +28,13 @@ def counts(ops, monkeypatch: pytest.MonkeyPatch) -> dict[str, int]:
     """Engines built after this trace their decode steps; counts dynamo's calls
     (``"dynamo"``), the graph's runs (``"graph"``) and the graphs' inputs."""
     monkeypatch.setenv("VLLM_STUB_COMPILE", "1")
-    seen = {"dynamo": 0, "graph": 0, "inputs": []}
+    seen = {"dynamo": 0, "graph": 0, "inputs": [], "attributes": []}
     run_as_traced = decode_graph._run_as_traced
 
     def counting_backend(graph: torch.fx.GraphModule, inputs: list) -> object:
-        seen["inputs"].append(len(graph.graph.find_nodes(op="placeholder")))
+        placeholders = graph.graph.find_nodes(op="placeholder")
+        seen["inputs"].append([n.meta["grapharg"].source.name for n in placeholders])
+        seen["attributes"].append(len(graph.graph.find_nodes(op="get_attr")))
         forward = run_as_traced(graph, inputs)
 
         def run(*args: object) -> object:
@@ -69,9 +72,10 @@ class _Scaled(nn.Module):
         super().__init__()
         self.weight = nn.Parameter(torch.arange(1.0, 7.0), requires_grad=False)
         self.add_length = False
+        self.offset = 0.0
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        out = x * self.weight
+        out = x * self.weight + self.offset
         if self.add_length:  # a guarded constant of the step's metadata
             out = out + get_forward_context().attn_metadata.max_context_len
         return out
@@ -98,7 +102,8 @@ def test_steps_after_a_batch_size_s_first_skip_dynamo(counts) -> None:
     assert counts["dynamo"] == 3 and counts["graph"] == len(batches)
     # the weight is in the graph, not among its inputs: x, and then the batch
     # size that the second graph leaves free
-    assert counts["inputs"] == [1, 2]
+    assert counts["inputs"] == [["L['x']"], ["L['x'].size()[0]", "L['x']"]]
+    assert counts["attributes"] == [1, 1]
 
 
 def test_a_new_value_of_a_guarded_constant_goes_through_dynamo(counts) -> None:
@@ -109,6 +114,21 @@ def test_a_new_value_of_a_guarded_constant_goes_through_dynamo(counts) -> None:
         with set_forward_context(_step(2, length)):
             assert torch.equal(model(x), x * torch.arange(1.0, 7.0) + length)
     assert counts["dynamo"] == 2 and counts["graph"] == len(lengths)
+
+
+def test_a_number_dynamo_leaves_free_is_each_model_s_own(counts) -> None:
+    # Two models whose offsets differ: dynamo, seeing a second value where it
+    # traced the first, leaves the number free and passes it as a tensor.
+    models = [_model(), _model()]
+    models[1].offset = 0.5
+    x = torch.ones(2, 6)
+    for _ in range(3):
+        for model in models:
+            with set_forward_context(_step(2)):
+                expected = x * torch.arange(1.0, 7.0) + model.offset
+                assert torch.equal(model(x), expected)
+    assert counts["dynamo"] == 2 and counts["graph"] == 6
+    assert "L['self'].offset" in counts["inputs"][1]
 
 
 def test_an_engine_s_decode_steps_skip_dynamo_after_each_batch_size_s_first(
@@ -124,7 +144,10 @@ def test_an_engine_s_decode_steps_skip_dynamo_after_each_batch_size_s_first(
         assert tokens[0] == tokens[1]
     # 3 calls of 5 decode steps; batch 2 came twice and went through dynamo once
     assert counts["graph"] == 15 and counts["dynamo"] == 2
-    # input ids, positions, the step's slots and lengths (and, in the graph
-    # that leaves the batch size free, the size of each): the weights are in
-    # the graphs
-    assert counts["inputs"] == [4, 8]
+    # the weights are in the graphs; among their inputs are the step's
+    # tensors (and numbers dynamo left free: with another model traced in the
+    # process first, the norms' epsilons and some weights' sizes)
+    for inputs in counts["inputs"]:
+        weights = [s for s in inputs if is_weight(s) and ".size()" not in s]
+        assert "L['input_ids']" in inputs and weights == [], inputs
+    assert min(counts["attributes"]) > 0

@@ -33,6 +33,10 @@ import torch
 
 MISS = object()  # what Replays.run returns when no replay knows the call
 
+# How dynamo passes a number it left free (a float: two models' epsilons,
+# once both were traced in one process): as a tensor, converted by this.
+_AS_TENSOR = getattr(torch, "_as_tensor_fullprec", None)
+
 # How a kept guard's value enters a replay's key (other kinds guard code and
 # structure, fixed once the model is loaded, or shapes, which the tensors'
 # shapes in the key cover).
@@ -56,21 +60,23 @@ def bake_weights(graph: torch.fx.GraphModule) -> tuple[list[int], list[str]] | N
     """Make ``graph``'s weight inputs attributes; the other inputs' places.
 
     Returns the positions, among the inputs dynamo passes, of the inputs
-    left and their source expressions; ``None`` (nothing changed) when an
-    input's source is unknown or dynamo converts its value.
+    left and their source expressions (converted as dynamo converts them);
+    ``None`` (nothing changed) when an input's source is unknown, or its
+    conversion.
     """
     placeholders = [n for n in graph.graph.nodes if n.op == "placeholder"]
     args = [node.meta.get("grapharg") for node in placeholders]
-    # dynamo turns a number it left free (a float: two models' epsilons)
-    # into a tensor as it passes it; a replay passes sources' values as they are
-    if any(arg is None or arg.source is None or arg.pass_arg_as_tensor for arg in args):
+    if any(arg is None or arg.source is None for arg in args):
+        return None
+    if _AS_TENSOR is None and any(arg.pass_arg_as_tensor for arg in args):
         return None
     positions, sources = [], []
     for index, (node, arg) in enumerate(zip(placeholders, args, strict=True)):
         # a weight's size dynamo left symbolic stays an input (an int)
         if not (is_weight(arg.source.name) and isinstance(arg.example, torch.Tensor)):
             positions.append(index)
-            sources.append(arg.source.name)
+            name = arg.source.name
+            sources.append(f"_as_tensor({name})" if arg.pass_arg_as_tensor else name)
             continue
         name = f"_weight_{index}"
         if isinstance(arg.example, torch.nn.Parameter):
@@ -114,7 +120,7 @@ class Replay:
         and the graph's inputs for it; raises where either cannot be had."""
         if self._guards is None:
             raise LookupError("this graph's guards are unknown")
-        scope = {"G": globals_, "L": frame}
+        scope = {"G": globals_, "L": frame, "_as_tensor": _AS_TENSOR}
         values = tuple(
             to_key(eval(code, scope, frame)) for code, to_key in self._guards
         )
