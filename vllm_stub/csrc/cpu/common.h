@@ -1,6 +1,7 @@
 // Helpers of the CPU kernels: the argument check both ops.cpp and gemm.cpp
 // use, a vectorizable dot and exp, a row loop that uses threads for big
-// inputs, and the rotation of one head that ops.cpp and attention.cpp share.
+// inputs, the rotation of one head that ops.cpp and attention.cpp share,
+// and the SiLU-and-mul of one value that ops.cpp and gemm.cpp share.
 #pragma once
 
 #include <ATen/Parallel.h>
