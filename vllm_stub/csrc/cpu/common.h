@@ -63,6 +63,15 @@ void for_each_row(int64_t rows, int64_t row_width, const Body& body) {
   });
 }
 
+// Each of `count` positions is a row of the rotary table cos_sin; the
+// rotary op and the attention that rotates as it reads both check this.
+inline void check_positions(const int64_t* positions, int64_t count,
+                            const at::Tensor& cos_sin) {
+  for (int64_t i = 0; i < count; ++i)
+    TORCH_CHECK(positions[i] >= 0 && positions[i] < cos_sin.size(0),
+                "rotary_embedding: position ", positions[i], " is outside the table");
+}
+
 // One head rotated as x * cos + swap(x) * sin over its first rotary_dim
 // values (the rest copied), where cos and sin are a position's row of the
 // rotary table (the sign inside sin) and swap exchanges the members of each

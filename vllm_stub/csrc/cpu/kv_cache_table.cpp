@@ -84,9 +84,7 @@ at::Tensor rotary_decode_attention(const at::Tensor& query, const at::Tensor& ke
               "rotary_decode_attention: expected a contiguous float32 table, int64 "
               "positions, one per sequence, and heads of the cache's size");
   const int64_t* position = positions.const_data_ptr<int64_t>();
-  for (int64_t b = 0; b < positions.numel(); ++b)
-    TORCH_CHECK(position[b] >= 0 && position[b] < cos_sin.size(0),
-                "rotary_embedding: position ", position[b], " is outside the table");
+  check_positions(position, positions.numel(), cos_sin);
   const Rotation rotation{position, cos_sin.const_data_ptr<float>(), cos_sin.size(2),
                           is_neox};
   return decode_attention(query, key, value, key_cache, value_cache, slots, context_lens,

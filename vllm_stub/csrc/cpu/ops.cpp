@@ -116,9 +116,7 @@ at::Tensor rotate_heads(const at::Tensor& x, const at::Tensor& positions,
   auto out = at::empty({rows, width}, x.options());
   const int64_t* pos = positions.const_data_ptr<int64_t>();
   const float* table = cos_sin.const_data_ptr<float>();
-  for (int64_t row = 0; row < rows; ++row)
-    TORCH_CHECK(pos[row] >= 0 && pos[row] < cos_sin.size(0),
-                "rotary_embedding: position ", pos[row], " is outside the table");
+  check_positions(pos, rows, cos_sin);
   for_each_row(rows, width, [&](int64_t row) {
     const float* cos = table + pos[row] * 2 * rotary_dim;
     const float* in = x.const_data_ptr<float>() + row * x.stride(0);
