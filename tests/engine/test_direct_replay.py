@@ -151,4 +151,6 @@ def test_an_engine_s_decode_steps_skip_dynamo_after_each_batch_size_s_first(
     for inputs in counts["inputs"]:
         weights = [s for s in inputs if is_weight(s) and ".size()" not in s]
         assert "L['input_ids']" in inputs and weights == [], inputs
+        # no tensor's storage offset is read each step: none differs
+        assert not any("storage_offset()" in source for source in inputs), inputs
     assert min(counts["attributes"]) > 0
