@@ -76,3 +76,31 @@ def test_an_engine_keeps_its_steps_memory(make_checkpoint) -> None:
     folder: Path = make_checkpoint()[0]
     engine = f"from vllm_stub import LLM\nLLM({str(folder)!r}, enforce_eager=True)\n"
     assert _faults_after(engine)[1] < ROUND_PAGES // 100
+
+
+def test_released_memory_goes_back_to_the_kernel() -> None:
+    # blocks kept by the heap, freed, then released: resident memory falls
+    # back by (nearly) all of them, where kept it stays
+    script = KEEP + textwrap.dedent(
+        f"""
+        import ctypes
+        libc = ctypes.CDLL("libc.so.6")
+        libc.malloc.restype = ctypes.c_void_p
+        libc.free.argtypes = [ctypes.c_void_p]
+        def resident():
+            return int(open("/proc/self/statm").read().split()[1]) * 4096
+        blocks = [libc.malloc({BLOCK}) for _ in range({BLOCKS})]
+        for block in blocks:
+            ctypes.memset(block, 1, {BLOCK})
+        for block in reversed(blocks[1:]):  # the first keeps the heap's start
+            libc.free(block)
+        kept = resident()
+        print(heap.release_freed_memory(), kept - resident())
+        """
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, check=True
+    )
+    printed, released, freed = result.stdout.split()
+    assert (printed, released) == ("True", "True")
+    assert int(freed) > BLOCK * (BLOCKS - 1) * 9 // 10

@@ -13,6 +13,10 @@ this setting) then come from the heap, and the heap is trimmed only past
 stay mapped for the next (measured after a first call: 57-60 faults a step
 at batch 8, Python's own arenas, and 0-6 at batch 32).
 
+Once, at load, the opposite is wanted: the packed weights' old memory,
+freed as they move to huge pages, goes back to the kernel at once
+(``release_freed_memory``), before the thresholds above are set.
+
 vLLM's CPU backend asks for the same thing another way: its documentation
 recommends preloading TCMalloc, which keeps freed memory by design. With
 another allocator preloaded, these settings reach glibc's unused one and
@@ -33,6 +37,28 @@ TRIM_THRESHOLD = 256 << 20
 _USER_TUNABLES = ("MALLOC_TRIM_THRESHOLD_", "MALLOC_MMAP_THRESHOLD_", "GLIBC_TUNABLES")
 
 
+def _glibc() -> ctypes.CDLL | None:
+    try:
+        libc = ctypes.CDLL("libc.so.6")
+    except OSError:  # not glibc
+        return None
+    return libc if hasattr(libc, "mallopt") and hasattr(libc, "malloc_trim") else None
+
+
+def release_freed_memory() -> bool:
+    """Give the pages glibc's heap holds free back to the kernel (``malloc_trim``).
+
+    For a one-off release of big blocks (the weights' old memory once they
+    moved, ``model_loader/huge_pages.py``) before ``keep_freed_memory``
+    makes the heap keep what steps free. Returns whether it ran (glibc only).
+    """
+    libc = _glibc()
+    if libc is None:
+        return False
+    libc.malloc_trim(0)
+    return True
+
+
 def keep_freed_memory() -> bool:
     """Set glibc's mmap and trim thresholds (see module docstring).
 
@@ -41,10 +67,10 @@ def keep_freed_memory() -> bool:
     """
     if any(name in os.environ for name in _USER_TUNABLES):
         return False
-    try:
-        mallopt = ctypes.CDLL("libc.so.6").mallopt
-    except (OSError, AttributeError):  # not glibc
+    libc = _glibc()
+    if libc is None:
         return False
+    mallopt = libc.mallopt
     # both at once: setting either stops glibc moving the other on its own
     return bool(mallopt(_M_MMAP_THRESHOLD, MMAP_THRESHOLD)) and bool(
         mallopt(_M_TRIM_THRESHOLD, TRIM_THRESHOLD)

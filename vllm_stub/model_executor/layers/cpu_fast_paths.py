@@ -78,7 +78,9 @@ def pack_weight_(weight: torch.Tensor) -> torch.Tensor | None:
         packed = F.pad(packed, (0, 0, 0, -packed.shape[0] % _PANEL))
     packed = packed.contiguous()
     kernels.pack_weight_(packed)
-    return packed.view(-1, packed.shape[1], _PANEL)
+    # detached: a view would keep its base, and with it this memory, alive
+    # after the weight moves to huge pages (model_loader/huge_pages.py)
+    return packed.view(-1, packed.shape[1], _PANEL).detach()
 
 
 def packed_gemm(

@@ -17,6 +17,7 @@ import torch
 from torch import nn
 
 from vllm_stub.config import VllmConfig, set_current_vllm_config
+from vllm_stub.model_executor.model_loader.huge_pages import move_to_huge_pages
 from vllm_stub.model_executor.model_loader.runner import get_model_architecture
 from vllm_stub.model_executor.model_loader.weight_utils import (
     get_safetensors_files,
@@ -151,6 +152,7 @@ def _process_weights_after_loading(model: nn.Module) -> None:
     for module in model.modules():
         for param in module.parameters(recurse=False):
             holders.setdefault(id(param), []).append(module)
+    all_packed: list[torch.Tensor] = []
     for module in model.modules():
         if not isinstance(module, (LinearBase, ParallelLMHead)):
             continue
@@ -159,5 +161,7 @@ def _process_weights_after_loading(model: nn.Module) -> None:
             continue  # shared with a layer that reads it plainly: left unpacked
         packed = dispatch_cpu_unquantized_gemm(module)
         if packed is not None:
+            all_packed.append(packed)
             for embedding in others:
                 embedding.look_up_in(packed)
+    move_to_huge_pages(all_packed)
