@@ -3,10 +3,10 @@
 Why: a decode step streams every packed weight through the GEMM once, and
 on 4 KiB pages each 4 KiB of it costs a TLB miss and a page walk, with page
 tables that the stream itself keeps pushing out of the caches. Measured on
-SmolLM2-135M's shape at batch 8, 2 threads, in this VM: the LM head alone
-(113 MB) 4.6-4.8 -> 3.0-3.6 ms a step on huge pages, and the layers' GEMMs
-17.3-17.9 -> 15.3-16.1 ms with half their bytes moved (see the README's
-performance section for the whole engine).
+SmolLM2-135M's shape (508 MiB packed), 2 threads, a process each,
+alternating: its GEMMs and attention for one token, 30 layers and the LM
+head, 19.4 / 16.4 / 18.2 / 19.3 -> 17.0 / 14.2 / 17.0 / 15.2 ms a step
+(the README's performance section has the whole engine).
 
 The weights of one model lie in one anonymous mapping, advised
 ``MADV_HUGEPAGE`` before anything touches it, so the kernel faults it in as
